@@ -1,0 +1,229 @@
+/*
+ * One type's radix selection, included by select.c with TYPE (float or
+ * double), SUFFIX, KEY_T (its bits as an unsigned integer), KEY_BITS (bits of
+ * a magnitude) and INF_KEY (the key of +inf; larger keys are NaN).
+ */
+#define WS_CAT2(a, b) a##_##b
+#define WS_CAT(a, b) WS_CAT2(a, b)
+#define WS_NAME(name) WS_CAT(name, SUFFIX)
+
+static inline KEY_T WS_NAME(ws_key)(const char *element) {
+    KEY_T bits;
+    memcpy(&bits, element, sizeof(bits));
+    return bits & (((KEY_T)1 << KEY_BITS) - 1);
+}
+
+/* What one histogram pass looks for. */
+typedef struct {
+    int first;        /* no prefix to match: every element counts */
+    int prefix_shift; /* key >> prefix_shift must equal prefix */
+    KEY_T prefix;
+    int shift;        /* the digit is (key >> shift) & mask */
+    KEY_T mask;
+} WS_NAME(ws_pass);
+
+/*
+ * Counts one run of elements into `hist`; returns the largest key seen
+ * (first pass only).  The pass's fields are copied into locals: `hist` holds
+ * integers of the key's type, so the compiler could not otherwise keep them
+ * in registers across the increments.
+ */
+static KEY_T WS_NAME(ws_count_run)(const WS_NAME(ws_pass) * pass,
+                                   const char *first, int64_t length,
+                                   int64_t stride, uint32_t *hist) {
+    const int64_t step = stride * (int64_t)sizeof(TYPE);
+    const int shift = pass->shift;
+    const int prefix_shift = pass->prefix_shift;
+    const KEY_T prefix = pass->prefix;
+    const KEY_T mask = pass->mask;
+    KEY_T largest = 0;
+    if (pass->first) {
+        for (int64_t i = 0; i < length; ++i) {
+            KEY_T key = WS_NAME(ws_key)(first + i * step);
+            largest = key > largest ? key : largest;
+            hist[key >> shift] += 1;
+        }
+        return largest;
+    }
+    int64_t i = 0;
+    if (stride == 1) {
+        /*
+         * Few elements match a later pass's prefix: test a block of them at
+         * once (a loop the compiler vectorises) and count only in the rare
+         * blocks that hold a match.
+         */
+        enum { BLOCK = 32 };
+        for (; i + BLOCK <= length; i += BLOCK) {
+            int any = 0;
+            for (int j = 0; j < BLOCK; ++j) {
+                KEY_T key = WS_NAME(ws_key)(first + (i + j) * sizeof(TYPE));
+                any |= (key >> prefix_shift) == prefix;
+            }
+            if (!any) {
+                continue;
+            }
+            for (int j = 0; j < BLOCK; ++j) {
+                KEY_T key = WS_NAME(ws_key)(first + (i + j) * sizeof(TYPE));
+                if ((key >> prefix_shift) == prefix) {
+                    hist[(key >> shift) & mask] += 1;
+                }
+            }
+        }
+    }
+    for (; i < length; ++i) {
+        KEY_T key = WS_NAME(ws_key)(first + i * step);
+        if ((key >> prefix_shift) == prefix) {
+            hist[(key >> shift) & mask] += 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * One pass over the elements of the views: total[b] receives the count of
+ * digit b among the elements that match the pass's prefix.  *largest receives
+ * the largest key (first pass only).
+ */
+static int WS_NAME(ws_histogram)(const ws_view *views, size_t count,
+                                 int64_t n, const WS_NAME(ws_pass) * pass,
+                                 int64_t *total, KEY_T *largest) {
+    int threads = ws_threads_for(n);
+    uint32_t *local = (uint32_t *)malloc((size_t)threads * WS_BUCKETS *
+                                         sizeof(uint32_t));
+    if (local == NULL) {
+        return WS_ERR_NOMEM;
+    }
+    memset(total, 0, WS_BUCKETS * sizeof(int64_t));
+    KEY_T top = 0;
+#pragma omp parallel num_threads(threads) reduction(max : top)
+    {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        int used = omp_get_num_threads();
+#else
+        int used = 1;
+#endif
+        uint32_t *hist = local + (size_t)t * WS_BUCKETS;
+        int64_t lo = n / used * t + (t < n % used ? t : n % used);
+        int64_t hi = lo + n / used + (t < n % used ? 1 : 0);
+        while (lo < hi) {
+            int64_t stop = hi - lo > WS_FLUSH_EVERY ? lo + WS_FLUSH_EVERY : hi;
+            memset(hist, 0, WS_BUCKETS * sizeof(uint32_t));
+            ws_cursor cursor;
+            ws_cursor_init(&cursor, views, count, lo, stop);
+            const char *first;
+            int64_t length, stride;
+            while (ws_segment_next(&cursor, sizeof(TYPE), &first, &length,
+                                   &stride)) {
+                KEY_T seen =
+                    WS_NAME(ws_count_run)(pass, first, length, stride, hist);
+                top = seen > top ? seen : top;
+            }
+#pragma omp critical(ws_select_merge)
+            for (size_t b = 0; b < WS_BUCKETS; ++b) {
+                total[b] += hist[b];
+            }
+            lo = stop;
+        }
+    }
+    free(local);
+    *largest = top;
+    return WS_OK;
+}
+
+/* Copies the values whose key >> shift equals prefix into `out`. */
+static int64_t WS_NAME(ws_gather)(const ws_view *views, size_t count,
+                                  int64_t n, KEY_T prefix, int shift,
+                                  TYPE *out) {
+    int64_t filled = 0;
+    ws_cursor cursor;
+    ws_cursor_init(&cursor, views, count, 0, n);
+    const char *first;
+    int64_t length, stride;
+    while (ws_segment_next(&cursor, sizeof(TYPE), &first, &length, &stride)) {
+        const int64_t step = stride * (int64_t)sizeof(TYPE);
+        for (int64_t i = 0; i < length; ++i) {
+            const char *element = first + i * step;
+            if ((WS_NAME(ws_key)(element) >> shift) == prefix) {
+                memcpy(out + filled, element, sizeof(TYPE));
+                filled += 1;
+            }
+        }
+    }
+    return filled;
+}
+
+int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
+                              TYPE *value, int64_t *n_equal) {
+    int64_t n = ws_views_size(views, count);
+    if (k < 0 || k >= n) {
+        return WS_ERR_RANGE;
+    }
+    int64_t *total = (int64_t *)malloc(WS_BUCKETS * sizeof(int64_t));
+    if (total == NULL) {
+        return WS_ERR_NOMEM;
+    }
+    TYPE *gathered = NULL;
+    ws_view gathered_view;
+    int status = WS_OK;
+    KEY_T prefix = 0;
+    int consumed = 0; /* bits of the key already fixed in prefix */
+    int64_t remaining = n;
+    while (consumed < KEY_BITS) {
+        int bits = KEY_BITS - consumed < WS_DIGIT_BITS ? KEY_BITS - consumed
+                                                       : WS_DIGIT_BITS;
+        WS_NAME(ws_pass) pass;
+        pass.first = consumed == 0;
+        pass.prefix_shift = KEY_BITS - consumed;
+        pass.prefix = prefix;
+        pass.shift = KEY_BITS - consumed - bits;
+        pass.mask = ((KEY_T)1 << bits) - 1;
+        KEY_T largest = 0;
+        status = WS_NAME(ws_histogram)(views, count, n, &pass, total, &largest);
+        if (status != WS_OK) {
+            break;
+        }
+        if (pass.first && largest > INF_KEY) {
+            status = WS_ERR_NAN;
+            break;
+        }
+        size_t bucket = 0;
+        while (k >= total[bucket]) {
+            k -= total[bucket];
+            bucket += 1;
+        }
+        prefix = (prefix << bits) | (KEY_T)bucket;
+        consumed += bits;
+        remaining = total[bucket];
+        if (consumed < KEY_BITS - WS_DIGIT_BITS && gathered == NULL &&
+            remaining <= WS_GATHER_LIMIT) {
+            /* Two or more passes to go over few candidates: gather them. */
+            gathered = (TYPE *)malloc((size_t)remaining * sizeof(TYPE));
+            if (gathered == NULL) {
+                status = WS_ERR_NOMEM;
+                break;
+            }
+            gathered_view.data = gathered;
+            gathered_view.rows = 1;
+            gathered_view.cols = WS_NAME(ws_gather)(
+                views, count, n, prefix, KEY_BITS - consumed, gathered);
+            gathered_view.row_stride = gathered_view.cols;
+            gathered_view.col_stride = 1;
+            views = &gathered_view;
+            count = 1;
+            n = gathered_view.cols;
+        }
+    }
+    if (status == WS_OK) {
+        memcpy(value, &prefix, sizeof(TYPE));
+        *n_equal = remaining;
+    }
+    free(gathered);
+    free(total);
+    return status;
+}
+
+#undef WS_NAME
+#undef WS_CAT
+#undef WS_CAT2

@@ -1,0 +1,24 @@
+"""wavesparse: prune neural-network weights and run the sparse networks fast.
+
+The CPU path (C with OpenMP, wrapped by Cython) is always there; the OpenCL
+path loads the OpenCL library at run time and says why when it cannot.
+
+Examples
+--------
+>>> import numpy as np
+>>> import wavesparse
+>>> A = wavesparse.formats.to_csr(np.eye(3, dtype=np.float32))
+>>> A.nnz
+3
+"""
+
+from wavesparse import formats, ops, opencl
+from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "formats", "ops", "opencl",
+    "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",
+    "__version__",
+]

@@ -1,0 +1,238 @@
+"""Dense weights to scipy.sparse CSR and BSR arrays, and size reports.
+
+The arrays scipy receives are the ones the C kernels filled: no copy is made
+on the way.  Results are canonical (sorted indices, no duplicates, no stored
+zeros) with int32 indices when the matrix fits, int64 otherwise.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from wavesparse import _convert
+from wavesparse import _validate as check
+
+__all__ = ["to_csr", "to_bsr", "analyze_sparsity", "index_dtype"]
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
+def index_dtype(maxval, _limit=_INT32_MAX):
+    """int32 when every index and count up to ``maxval`` fits, else int64.
+
+    The rule scipy's ``get_index_dtype`` applies.
+
+    Examples
+    --------
+    >>> from wavesparse.formats import index_dtype
+    >>> index_dtype(1000), index_dtype(2**31)
+    (dtype('int32'), dtype('int64'))
+    """
+    return np.dtype(np.int32) if maxval <= _limit else np.dtype(np.int64)
+
+
+def _over(matrix_type, parts, shape, **kwargs):
+    """A scipy sparse array over ``parts`` as they are (no copy, no downcast)."""
+    data, indices, indptr = parts
+    result = matrix_type((data, indices, indptr), shape=shape, **kwargs)
+    # scipy may pick narrower indices than a caller's forced int64: put back
+    # the arrays the kernels filled.
+    result.data, result.indices, result.indptr = data, indices, indptr
+    return result
+
+
+def to_csr(dense, threshold=None, mask=None, *, _index_limit=_INT32_MAX):
+    """A dense matrix as a ``scipy.sparse.csr_array``, optionally pruning it.
+
+    One parallel pass counts each row's nonzeros, a second fills the arrays;
+    with ``threshold`` or ``mask`` the pruning happens in the same passes.
+
+    Parameters
+    ----------
+    dense : array_like
+        float32 or float64 of rank 1 (one row) or 2; C-, F-ordered or strided.
+    threshold : float, optional
+        Keep only elements with ``|w| >= threshold``.
+    mask : array_like of bool, optional
+        Keep only elements where ``mask`` is true; same shape as ``dense``.
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Canonical, with explicit zeros dropped; the dtype of ``dense``.
+
+    Raises
+    ------
+    ValueError
+        For NaN, another dtype or rank, both ``threshold`` and ``mask``, or a
+        mask of another shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.formats import to_csr
+    >>> A = to_csr(np.array([[0.0, 2.0], [-3.0, 0.5]]), threshold=1.0)
+    >>> A.toarray()
+    array([[ 0.,  2.],
+           [-3.,  0.]])
+    >>> A.indices.dtype
+    dtype('int32')
+    """
+    dense = check.float_array(dense, "dense", ndim=(1, 2))
+    matrix = check.matrix_view(dense)
+    if threshold is not None and mask is not None:
+        raise ValueError("pass threshold or mask, not both")
+    keep, t, mask_view = "nonzero", 0.0, None
+    if threshold is not None:
+        keep, t = "above", check.real_scalar(threshold, "threshold")
+    elif mask is not None:
+        mask_array = np.asarray(mask)
+        if mask_array.shape != dense.shape:
+            raise ValueError("mask must have the shape of dense %s, got %s"
+                             % (dense.shape, mask_array.shape))
+        keep = "mask"
+        mask_view = check.matrix_view(mask_array.astype(np.bool_, copy=False)
+                                      ).view(np.uint8)
+    if matrix.size == 0:
+        idx = index_dtype(max(matrix.shape), _index_limit)
+        parts = (np.empty(0, dense.dtype), np.empty(0, idx),
+                 np.zeros(matrix.shape[0] + 1, idx))
+    else:
+        parts = _convert.csr_parts(matrix, keep, t, mask_view, _index_limit,
+                                   "dense")
+    return _over(sp.csr_array, parts, matrix.shape)
+
+
+def _blocksize(blocksize):
+    if isinstance(blocksize, (int, np.integer)) and not isinstance(blocksize, bool):
+        blocksize = (blocksize, blocksize)
+    try:
+        r, c = (check.index(b, "blocksize") for b in blocksize)
+    except (TypeError, ValueError):
+        raise ValueError("blocksize must be a positive int or a pair (R, C) "
+                         "of positive ints, got %r" % (blocksize,)) from None
+    if r < 1 or c < 1:
+        raise ValueError("blocksize must be positive, got %r" % ((r, c),))
+    return r, c
+
+
+def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, *,
+           _index_limit=_INT32_MAX):
+    """A dense matrix as a ``scipy.sparse.bsr_array`` of R x C blocks.
+
+    A block is kept when any of its elements is nonzero, or, for block
+    pruning, when its ``norm`` reaches ``threshold``.
+
+    Parameters
+    ----------
+    dense : array_like
+        float32 or float64 matrix (rank 1 is one row).
+    blocksize : int or (int, int)
+        Block shape (R, C).
+    pad : bool
+        When the block shape does not divide the matrix, pad it with zeros to
+        the next multiple (the result's shape is the padded one) instead of
+        raising.
+    norm : {None, "l1", "l2"}
+        Keep blocks whose L1 (sum of |w|) or L2 norm is ``>= threshold``
+        (and nonzero); ``None`` keeps every block with a nonzero.
+    threshold : float
+        The norm threshold.
+
+    Returns
+    -------
+    scipy.sparse.bsr_array
+        Canonical; data of shape (blocks, R, C).
+
+    Raises
+    ------
+    ValueError
+        For NaN, a block shape that does not divide the matrix without
+        ``pad``, or a bad ``blocksize`` or ``norm``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.formats import to_bsr
+    >>> A = to_bsr(np.kron(np.eye(2), np.ones((2, 2))), 2)
+    >>> A.indptr, A.indices, A.data.shape
+    (array([0, 1, 2], dtype=int32), array([0, 1], dtype=int32), (2, 2, 2))
+    """
+    dense = check.float_array(dense, "dense", ndim=(1, 2))
+    matrix = check.matrix_view(dense)
+    r, c = _blocksize(blocksize)
+    if norm not in (None, "l1", "l2"):
+        raise ValueError("norm must be None, 'l1' or 'l2', got %r" % (norm,))
+    t = check.real_scalar(threshold, "threshold")
+    rows, cols = matrix.shape
+    if (rows % r or cols % c) and not pad:
+        raise ValueError("blocksize %s does not divide the shape %s of dense; "
+                         "pass pad=True to pad it with zeros"
+                         % ((r, c), matrix.shape))
+    shape = (-(-rows // r) * r, -(-cols // c) * c)
+    if matrix.size == 0:
+        idx = index_dtype(max(shape[0] // r, shape[1] // c), _index_limit)
+        parts = (np.empty((0, r, c), dense.dtype), np.empty(0, idx),
+                 np.zeros(shape[0] // r + 1, idx))
+    else:
+        parts = _convert.bsr_parts(matrix, r, c, norm or "nonzero", t,
+                                   _index_limit, "dense")
+    return _over(sp.bsr_array, parts, shape, blocksize=(r, c))
+
+
+def analyze_sparsity(t, blocksize=16):
+    """Counts and storage sizes of a weight tensor, dense or scipy.sparse.
+
+    Parameters
+    ----------
+    t : array_like or scipy.sparse array
+        Any rank for dense input: rank 1 is one row, rank >= 3 is viewed as
+        (shape[0], rest), the way a layer's output channels are its rows.
+    blocksize : int or (int, int)
+        The block shape the BSR size is computed for (padded at the edges).
+
+    Returns
+    -------
+    dict
+        ``total``, ``nonzero``, ``zeros``, ``sparsity``; ``dense_bytes``,
+        ``csr_bytes``, ``bsr_bytes`` for the tensor's dtype and the index
+        dtype each format would use; ``compression`` (dense over CSR bytes)
+        and ``bsr_compression``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.formats import analyze_sparsity
+    >>> r = analyze_sparsity(np.diag(np.ones(4, np.float32)), blocksize=2)
+    >>> r["nonzero"], r["sparsity"], r["dense_bytes"], r["csr_bytes"]
+    (4, 0.75, 64, 52)
+    """
+    if sp.issparse(t):
+        matrix = t.toarray() if t.ndim == 2 else t.toarray().reshape(1, -1)
+        matrix = check.float_array(matrix, "t")
+    else:
+        matrix = check.matrix_view(check.float_array(t, "t"))
+    r, c = _blocksize(blocksize)
+    rows, cols = matrix.shape
+    total = matrix.size
+    csr = to_csr(matrix)
+    nnz = csr.nnz
+    bsr = to_bsr(matrix, (r, c), pad=True)
+    item = matrix.dtype.itemsize
+    csr_bytes = nnz * (item + csr.indices.itemsize) + (rows + 1) * csr.indptr.itemsize
+    bsr_bytes = (bsr.data.size * item + bsr.indices.size * bsr.indices.itemsize
+                 + bsr.indptr.size * bsr.indptr.itemsize)
+    dense_bytes = total * item
+    return {
+        "shape": tuple(np.shape(t)),
+        "dtype": str(matrix.dtype),
+        "total": total,
+        "nonzero": nnz,
+        "zeros": total - nnz,
+        "sparsity": (total - nnz) / total if total else 0.0,
+        "dense_bytes": dense_bytes,
+        "csr_bytes": csr_bytes,
+        "bsr_bytes": bsr_bytes,
+        "blocksize": (r, c),
+        "compression": dense_bytes / csr_bytes if csr_bytes else float("inf"),
+        "bsr_compression": dense_bytes / bsr_bytes if bsr_bytes else float("inf"),
+    }

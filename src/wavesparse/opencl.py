@@ -1,0 +1,235 @@
+"""OpenCL devices, sessions and the program cache.
+
+The OpenCL library is opened at run time (``libOpenCL.so.1``, or the path in
+``$WAVESPARSE_OPENCL_LIBRARY``); nothing here is needed for the CPU path.
+``$WAVESPARSE_DEVICE`` picks the device: an index into :func:`devices` or a
+part of a device's name.  Without it the first GPU is taken, else the first
+device.
+
+Examples
+--------
+>>> from wavesparse import opencl
+>>> ok, reason = opencl.available()
+>>> isinstance(ok, bool) and isinstance(reason, str)
+True
+"""
+
+import hashlib
+import os
+import threading
+from importlib import resources
+
+from wavesparse import _opencl
+from wavesparse.errors import OpenCLUnavailable
+
+__all__ = ["devices", "available", "session", "Session", "kernel_source",
+           "get_program", "cache_stats"]
+
+
+def devices():
+    """Every OpenCL device of every platform, in the drivers' order.
+
+    Returns
+    -------
+    list of Device
+        Empty when no platform reports a device.
+
+    Raises
+    ------
+    OpenCLUnavailable
+        When the OpenCL library cannot be opened; the message names the path.
+
+    Examples
+    --------
+    >>> from wavesparse import opencl
+    >>> ok, _ = opencl.available()
+    >>> all(d.max_work_group_size > 0 for d in opencl.devices()) if ok else True
+    True
+    """
+    runtime = _opencl.runtime()
+    found = []
+    for platform in runtime.platforms():
+        found.extend(platform.devices())
+    return found
+
+
+def _chosen_device():
+    found = devices()
+    if not found:
+        path = _opencl.runtime().path or "libOpenCL.so.1"
+        raise OpenCLUnavailable(
+            "OpenCL library %s loaded, but no platform reports a device "
+            "(is an ICD such as pocl-opencl-icd installed?)" % path)
+    wanted = os.environ.get("WAVESPARSE_DEVICE", "").strip()
+    if wanted:
+        if wanted.isdigit():
+            index = int(wanted)
+            if index >= len(found):
+                raise OpenCLUnavailable(
+                    "WAVESPARSE_DEVICE=%s, but only %d device(s) exist"
+                    % (wanted, len(found)))
+            return found[index]
+        for device in found:
+            if wanted.lower() in device.name.lower():
+                return device
+        raise OpenCLUnavailable(
+            "WAVESPARSE_DEVICE=%r matches no device name (devices: %s)"
+            % (wanted, ", ".join(d.name for d in found)))
+    gpus = [d for d in found if d.is_gpu]
+    return gpus[0] if gpus else found[0]
+
+
+def available():
+    """Whether OpenCL can be used here, and why not.
+
+    Returns
+    -------
+    (bool, str)
+        ``(True, "<device name> on <platform>")`` or ``(False, reason)``.
+
+    Examples
+    --------
+    >>> from wavesparse import opencl
+    >>> ok, reason = opencl.available()
+    >>> reason != ""
+    True
+    """
+    try:
+        device = _chosen_device()
+    except OpenCLUnavailable as exc:
+        return False, str(exc)
+    return True, "%s on %s" % (device.name, device.platform.name)
+
+
+class Session:
+    """A device with its context and in-order queue.
+
+    Parameters
+    ----------
+    device : Device
+        The device to run on.
+
+    Examples
+    --------
+    >>> from wavesparse import opencl
+    >>> ok, _ = opencl.available()
+    >>> s = opencl.session() if ok else None
+    >>> s is None or s.queue.context is s.context
+    True
+    """
+
+    def __init__(self, device):
+        self.device = device
+        self.context = _opencl.Context(device)
+        self.queue = _opencl.Queue(self.context)
+
+    def wavefront(self):
+        """The SIMD width kernels are tuned for: the driver's, else 64 (GCN)."""
+        return self.device.wavefront_width or 64
+
+    def __repr__(self):
+        return "<Session on %r>" % self.device.name
+
+
+_sessions = {}
+_sessions_lock = threading.Lock()
+
+
+def session():
+    """The process-wide session on the chosen device (made once per device).
+
+    Raises
+    ------
+    OpenCLUnavailable
+        When there is no library, no platform or no device.
+
+    Examples
+    --------
+    >>> from wavesparse import opencl
+    >>> ok, _ = opencl.available()
+    >>> (opencl.session() is opencl.session()) if ok else True
+    True
+    """
+    device = _chosen_device()
+    with _sessions_lock:
+        found = _sessions.get(device.key)
+        if found is None:
+            found = Session(device)
+            _sessions[device.key] = found
+        return found
+
+
+def kernel_source(name):
+    """The text of ``kernels/<name>`` as installed with the package.
+
+    Examples
+    --------
+    >>> from wavesparse.opencl import kernel_source
+    >>> "__kernel" in kernel_source("mask.cl")
+    True
+    """
+    return (resources.files("wavesparse") / "kernels" / name).read_text()
+
+
+_programs = {}
+_program_locks = {}
+_cache_lock = threading.Lock()
+_builds = 0
+
+
+def get_program(session, source, options=""):
+    """The program built from ``source`` with ``options`` on the session's device.
+
+    Built once per process for each (device, source, options); concurrent
+    callers with the same key wait for the one build.
+
+    Parameters
+    ----------
+    session : Session
+    source : str
+        OpenCL C source text, or the name of a file in ``kernels/``
+        (``"mask.cl"``).
+    options : str
+        Build options, such as ``"-DREAL=float"``.
+
+    Examples
+    --------
+    >>> from wavesparse import opencl
+    >>> ok, _ = opencl.available()
+    >>> s = opencl.session() if ok else None
+    >>> p = opencl.get_program(s, "mask.cl", "-DREAL=float") if ok else None
+    >>> (p is opencl.get_program(s, "mask.cl", "-DREAL=float")) if ok else True
+    True
+    """
+    global _builds
+    if source.endswith(".cl") and "\n" not in source:
+        source = kernel_source(source)
+    digest = hashlib.sha256(source.encode()).hexdigest()
+    key = (session.device.key, digest, options)
+    with _cache_lock:
+        found = _programs.get(key)
+        if found is not None:
+            return found
+        lock = _program_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _cache_lock:
+            found = _programs.get(key)
+        if found is None:
+            found = _opencl.Program(session.context, source, options)
+            with _cache_lock:
+                _programs[key] = found
+                _builds += 1
+        return found
+
+
+def cache_stats():
+    """How many programs the cache holds and how many builds it has run.
+
+    Examples
+    --------
+    >>> from wavesparse.opencl import cache_stats
+    >>> sorted(cache_stats())
+    ['builds', 'programs']
+    """
+    with _cache_lock:
+        return {"programs": len(_programs), "builds": _builds}
