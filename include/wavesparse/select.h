@@ -19,14 +19,14 @@ extern "C" {
 #endif
 
 /*
- * The k-th smallest |w| (0-based) over the elements of `count` views, and how
- * many elements have exactly that magnitude.  Returns WS_OK, WS_ERR_RANGE when
+ * The k-th smallest |w| (0-based) over the elements of `count` views, how
+ * many elements have a smaller magnitude and how many exactly that one.  Returns WS_OK, WS_ERR_RANGE when
  * k is outside [0, n), WS_ERR_NAN when an element is NaN, WS_ERR_NOMEM.
  */
 int ws_kth_magnitude_f32(const ws_view *views, size_t count, int64_t k,
-                         float *value, int64_t *n_equal);
+                         float *value, int64_t *n_below, int64_t *n_equal);
 int ws_kth_magnitude_f64(const ws_view *views, size_t count, int64_t k,
-                         double *value, int64_t *n_equal);
+                         double *value, int64_t *n_below, int64_t *n_equal);
 
 #ifdef __cplusplus
 }

@@ -155,8 +155,9 @@ static int64_t WS_NAME(ws_gather)(const ws_view *views, size_t count,
 }
 
 int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
-                              TYPE *value, int64_t *n_equal) {
+                              TYPE *value, int64_t *n_below, int64_t *n_equal) {
     int64_t n = ws_views_size(views, count);
+    const int64_t rank = k;
     if (k < 0 || k >= n) {
         return WS_ERR_RANGE;
     }
@@ -217,6 +218,7 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
     }
     if (status == WS_OK) {
         memcpy(value, &prefix, sizeof(TYPE));
+        *n_below = rank - k; /* k is now the rank among the equal elements */
         *n_equal = remaining;
     }
     free(gathered);

@@ -12,13 +12,19 @@ Examples
 3
 """
 
-from wavesparse import formats, ops, opencl
+from wavesparse import formats, ops, opencl, pruning
+from wavesparse.config import SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
+from wavesparse.layers import SparseLinear, create_sparse_layer
+from wavesparse.operations import SparseOperations
+from wavesparse.pruning import GradualPruner, MagnitudePruner, StructuredPruner
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "formats", "ops", "opencl",
+    "SparseTensorConfig", "SparseOperations", "MagnitudePruner",
+    "StructuredPruner", "GradualPruner", "create_sparse_layer", "SparseLinear",
+    "formats", "ops", "opencl", "pruning",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",
     "__version__",
 ]

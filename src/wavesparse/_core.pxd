@@ -22,9 +22,9 @@ cdef extern from "wavesparse/common.h" nogil:
 
 cdef extern from "wavesparse/select.h" nogil:
     int ws_kth_magnitude_f32(const ws_view *views, size_t count, int64_t k,
-                             float *value, int64_t *n_equal)
+                             float *value, int64_t *n_below, int64_t *n_equal)
     int ws_kth_magnitude_f64(const ws_view *views, size_t count, int64_t k,
-                             double *value, int64_t *n_equal)
+                             double *value, int64_t *n_below, int64_t *n_equal)
 
 
 cdef extern from "wavesparse/mask.h" nogil:
@@ -109,3 +109,32 @@ cdef inline int check_status(int status, str argument) except -1:
                           % argument)
     raise RuntimeError("C kernel failed on %s: %s"
                        % (argument, ws_status_name(status).decode()))
+
+
+cdef extern from "wavesparse/spmm.h" nogil:
+    ctypedef struct ws_dense:
+        void *data
+        int64_t rows
+        int64_t cols
+        int64_t row_stride
+        int64_t col_stride
+    int ws_csr_spmm_f32_i32(int64_t m, const int32_t *indptr, const int32_t *indices,
+                            const float *data, const ws_dense *x, ws_dense *y)
+    int ws_csr_spmm_f32_i64(int64_t m, const int64_t *indptr, const int64_t *indices,
+                            const float *data, const ws_dense *x, ws_dense *y)
+    int ws_csr_spmm_f64_i32(int64_t m, const int32_t *indptr, const int32_t *indices,
+                            const double *data, const ws_dense *x, ws_dense *y)
+    int ws_csr_spmm_f64_i64(int64_t m, const int64_t *indptr, const int64_t *indices,
+                            const double *data, const ws_dense *x, ws_dense *y)
+    int ws_bsr_spmm_f32_i32(int64_t block_rows, int64_t br, int64_t bc,
+                            const int32_t *indptr, const int32_t *indices,
+                            const float *data, const ws_dense *x, ws_dense *y)
+    int ws_bsr_spmm_f32_i64(int64_t block_rows, int64_t br, int64_t bc,
+                            const int64_t *indptr, const int64_t *indices,
+                            const float *data, const ws_dense *x, ws_dense *y)
+    int ws_bsr_spmm_f64_i32(int64_t block_rows, int64_t br, int64_t bc,
+                            const int32_t *indptr, const int32_t *indices,
+                            const double *data, const ws_dense *x, ws_dense *y)
+    int ws_bsr_spmm_f64_i64(int64_t block_rows, int64_t br, int64_t bc,
+                            const int64_t *indptr, const int64_t *indices,
+                            const double *data, const ws_dense *x, ws_dense *y)

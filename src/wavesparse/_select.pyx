@@ -14,7 +14,8 @@ import numpy as np
 def kth_magnitude(list arrays, Py_ssize_t k, str argument="w"):
     """The k-th smallest |w| over non-empty 2-D arrays of one float dtype.
 
-    Returns ``(value, n_equal)``.  Callers validate dtypes, shapes and k.
+    Returns ``(value, n_below, n_equal)``: the magnitude, how many elements
+    are smaller, how many equal it.  Callers validate dtypes, shapes and k.
     """
     cdef Py_ssize_t count = len(arrays)
     cdef ws_view *views = <ws_view *>malloc(count * sizeof(ws_view))
@@ -22,6 +23,7 @@ def kth_magnitude(list arrays, Py_ssize_t k, str argument="w"):
     cdef float value32 = 0
     cdef double value64 = 0
     cdef int64_t n_equal = 0
+    cdef int64_t n_below = 0
     cdef int64_t kk = k
     cdef bint single = arrays[0].dtype == np.float32
     if views == NULL:
@@ -32,16 +34,16 @@ def kth_magnitude(list arrays, Py_ssize_t k, str argument="w"):
         with nogil:
             if single:
                 status = ws_kth_magnitude_f32(views, count, kk, &value32,
-                                              &n_equal)
+                                              &n_below, &n_equal)
             else:
                 status = ws_kth_magnitude_f64(views, count, kk, &value64,
-                                              &n_equal)
+                                              &n_below, &n_equal)
         check_status(status, argument)
     finally:
         free(views)
     if single:
-        return np.float32(value32), int(n_equal)
-    return np.float64(value64), int(n_equal)
+        return np.float32(value32), int(n_below), int(n_equal)
+    return np.float64(value64), int(n_below), int(n_equal)
 
 
 def max_threads():

@@ -1,4 +1,4 @@
-"""Primitives on weights: exact magnitude thresholds and masks.
+"""Primitives: exact magnitude thresholds, masks and sparse products.
 
 Every function takes ``backend="auto"|"cpu"|"opencl"``.  ``"cpu"`` runs the
 compiled C (OpenMP) kernels; ``"opencl"`` runs the kernels in ``kernels/`` on
@@ -15,7 +15,8 @@ from wavesparse import _convert, _select
 from wavesparse import _validate as check
 from wavesparse.errors import OpenCLUnavailable
 
-__all__ = ["kth_magnitude", "apply_threshold", "AUTO_OPENCL_MIN"]
+__all__ = ["kth_magnitude", "rank_magnitude", "apply_threshold", "spmm",
+           "AUTO_OPENCL_MIN"]
 
 #: Elements from which ``backend="auto"`` moves work to an OpenCL GPU.
 AUTO_OPENCL_MIN = 1 << 22
@@ -89,6 +90,26 @@ def kth_magnitude(w, k):
     >>> kth_magnitude([np.float32([5, 1]), np.float32([[-4], [2]])], 2)
     (np.float32(4.0), 1)
     """
+    value, _, n_equal = rank_magnitude(w, k)
+    return value, n_equal
+
+
+def rank_magnitude(w, k):
+    """Like :func:`kth_magnitude`, also counting the smaller magnitudes.
+
+    Returns
+    -------
+    (value, n_below, n_equal)
+        Exactly ``n_below`` elements have ``|w| < value`` and ``n_equal``
+        have ``|w| == value``; so ``n_below <= k < n_below + n_equal``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.ops import rank_magnitude
+    >>> rank_magnitude(np.array([3.0, -1.0, 2.0, -2.0]), 2)
+    (np.float64(2.0), 1, 2)
+    """
     arrays = _weights_list(w, "w")
     k = check.index(k, "k")
     n = sum(a.size for a in arrays)
@@ -154,3 +175,87 @@ def apply_threshold(w, t, backend="auto"):
     view, order = check.flat_view(w)
     pruned, mask = _convert.apply_threshold(view, t, "w")
     return pruned.reshape(w.shape, order=order), mask.reshape(w.shape, order=order)
+
+
+def _sparse_parts(A):
+    """(kind, data, indices, indptr, blocksize) of a scipy CSR/BSR array."""
+    import scipy.sparse as sp
+    if not sp.issparse(A) or A.format not in ("csr", "bsr"):
+        raise ValueError("A must be a scipy.sparse CSR or BSR array or matrix, "
+                         "got %s" % (type(A).__name__ if not sp.issparse(A)
+                                      else A.format.upper()))
+    if A.dtype not in check.FLOAT_DTYPES:
+        raise ValueError("A must hold float32 or float64 values, got dtype %s"
+                         % A.dtype)
+    if not A.has_canonical_format:
+        A = A.copy()
+        A.sum_duplicates()
+    index = np.int64 if (A.indices.dtype == np.int64 or A.indptr.dtype == np.int64) \
+        else np.int32
+    indices = np.ascontiguousarray(A.indices, dtype=index)
+    indptr = np.ascontiguousarray(A.indptr, dtype=index)
+    data = np.ascontiguousarray(A.data)
+    blocksize = A.blocksize if A.format == "bsr" else (1, 1)
+    return A.format, data, indices, indptr, blocksize
+
+
+def spmm(A, X, backend="auto"):
+    """The product ``A @ X`` of a sparse matrix and a dense one (or a vector).
+
+    Parameters
+    ----------
+    A : scipy.sparse CSR or BSR array/matrix
+        float32 or float64, int32 or int64 indices.
+    X : array_like
+        Dense, of A's dtype, shape ``(A.shape[1],)`` or ``(A.shape[1], N)``,
+        C- or F-ordered (read in place, not copied) or strided.
+    backend : {"auto", "cpu", "opencl"}
+        ``"auto"`` runs on an OpenCL GPU when one is chosen and A has at least
+        ``AUTO_OPENCL_MIN`` stored values, else on the CPU.
+
+    Returns
+    -------
+    ndarray
+        ``A @ X``, 1-D for a vector ``X``; F-ordered when ``X`` is.
+
+    Raises
+    ------
+    ValueError
+        When the shapes do not chain (both are named) or the dtypes differ.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from wavesparse.ops import spmm
+    >>> A = sp.csr_array(np.array([[1.0, 0.0], [0.0, 2.0]]))
+    >>> spmm(A, np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[1., 2.],
+           [6., 8.]])
+    """
+    kind, data, indices, indptr, (br, bc) = _sparse_parts(A)
+    X = check.float_array(X, "X", ndim=(1, 2))
+    if X.shape[0] != A.shape[1]:
+        raise ValueError("A of shape %s cannot multiply X of shape %s: A has %d "
+                         "columns, X has %d rows"
+                         % (A.shape, X.shape, A.shape[1], X.shape[0]))
+    if X.dtype != A.dtype:
+        raise ValueError("A (dtype %s, shape %s) and X (dtype %s, shape %s) must "
+                         "have one dtype" % (A.dtype, A.shape, X.dtype, X.shape))
+    vector = X.ndim == 1
+    X2 = X[:, np.newaxis] if vector else X
+    m, n = A.shape[0], X2.shape[1]
+    order = "F" if (X2.flags.f_contiguous and not X2.flags.c_contiguous) else "C"
+    if m == 0 or n == 0 or data.size == 0 or X2.shape[0] == 0:
+        Y = np.zeros((m, n), dtype=A.dtype, order=order)
+        return Y[:, 0] if vector else Y
+    if _use_opencl(backend, data.size):
+        from wavesparse import _opencl_ops
+        Y = _opencl_ops.spmm(kind, data, indices, indptr, (br, bc), A.shape, X2)
+    else:
+        from wavesparse import _spmm
+        Y = np.empty((m, n), dtype=A.dtype, order=order)
+        if kind == "csr":
+            _spmm.csr_spmm(data, indices, indptr, X2, Y)
+        else:
+            _spmm.bsr_spmm(data, indices, indptr, br, bc, X2, Y)
+    return Y[:, 0] if vector else Y

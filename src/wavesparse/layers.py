@@ -1,0 +1,163 @@
+"""SparseLinear: a pruned, packed weight matrix that multiplies like a layer."""
+
+import numpy as np
+
+from wavesparse import formats, ops
+from wavesparse import _validate as check
+from wavesparse.pruning.magnitude import MagnitudePruner
+
+__all__ = ["SparseLinear", "create_sparse_layer"]
+
+
+class SparseLinear:
+    """A linear layer ``y = x W^T (+ b)`` whose weight is stored sparse.
+
+    ``layer(x)`` takes ``x`` of shape ``(..., in_features)`` like
+    ``torch.nn.Linear``; ``layer @ X`` is the matrix product ``W @ X`` for
+    ``X`` of shape ``(in_features,)`` or ``(in_features, N)``.
+
+    Parameters
+    ----------
+    weight : scipy.sparse CSR or BSR array
+        ``(out_features, in_features)``.
+    bias : array_like, optional
+        ``(out_features,)``.
+    backend : {"auto", "cpu", "opencl"}
+    wavefront_size, block_size : int
+        What :meth:`alignment` checks the shape against.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse import create_sparse_layer
+    >>> layer = create_sparse_layer(np.array([[1.0, -0.1], [0.2, 3.0]]), sparsity=0.5)
+    >>> layer(np.array([[1.0, 1.0]]))
+    array([[1., 3.]])
+    """
+
+    def __init__(self, weight, bias=None, backend="auto", wavefront_size=64,
+                 block_size=64):
+        ops._sparse_parts(weight)  # validates format and dtype
+        self.weight = weight
+        self.bias = None if bias is None else check.float_array(bias, "bias", ndim=1)
+        if self.bias is not None and self.bias.shape[0] != weight.shape[0]:
+            raise ValueError("bias must have %d entries (out_features), got %d"
+                             % (weight.shape[0], self.bias.shape[0]))
+        self.backend = check.backend_name(backend)
+        self.wavefront_size = wavefront_size
+        self.block_size = block_size
+
+    @property
+    def shape(self):
+        return self.weight.shape
+
+    @property
+    def in_features(self):
+        return self.weight.shape[1]
+
+    @property
+    def out_features(self):
+        return self.weight.shape[0]
+
+    @property
+    def format(self):
+        return self.weight.format
+
+    def alignment(self):
+        """Whether the shape fits the wavefront and the block size.
+
+        Returns
+        -------
+        dict
+            ``rows_wavefront_aligned`` (out_features a multiple of the
+            wavefront: every wavefront of a row-per-lane kernel is full),
+            ``cols_wavefront_aligned``, ``block_aligned`` (both sides multiples
+            of the block size) and ``aligned`` (all three).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import create_sparse_layer
+        >>> create_sparse_layer(np.ones((128, 64)), sparsity=0.5).alignment()["aligned"]
+        True
+        """
+        rows, cols = self.weight.shape
+        out = {"rows_wavefront_aligned": rows % self.wavefront_size == 0,
+               "cols_wavefront_aligned": cols % self.wavefront_size == 0,
+               "block_aligned": rows % self.block_size == 0 and cols % self.block_size == 0}
+        out["aligned"] = all(out.values())
+        return out
+
+    def __matmul__(self, X):
+        return ops.spmm(self.weight, X, backend=self.backend)
+
+    def __call__(self, x):
+        x = check.float_array(x, "x")
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError("x must have shape (..., %d), got %s"
+                             % (self.in_features, x.shape))
+        if x.dtype != self.weight.dtype:
+            x = x.astype(self.weight.dtype)
+        flat = x.reshape(-1, self.in_features)
+        y = ops.spmm(self.weight, flat.T, backend=self.backend).T
+        if self.bias is not None:
+            y = y + self.bias.astype(y.dtype, copy=False)
+        return y.reshape(x.shape[:-1] + (self.out_features,))
+
+    def __repr__(self):
+        return ("SparseLinear(%d -> %d, %s, nnz=%d, backend=%r)"
+                % (self.in_features, self.out_features, self.format.upper(),
+                   self.weight.nnz, self.backend))
+
+
+def create_sparse_layer(weights, sparsity=0.7, format="csr", backend="auto",
+                        bias=None, block_size=16, wavefront_size=64):
+    """Prune a dense weight matrix and pack it as a :class:`SparseLinear`.
+
+    Parameters
+    ----------
+    weights : array_like
+        ``(out_features, in_features)`` float32/float64.
+    sparsity : float
+        Fraction of weights zeroed by magnitude (exactly, per
+        :class:`MagnitudePruner`); for ``format="bsr"`` whole blocks are
+        pruned by their L2 norm so that the same fraction of blocks goes.
+    format : {"csr", "bsr"}
+    backend : {"auto", "cpu", "opencl"}
+    bias : array_like, optional
+    block_size : int
+        BSR block edge (the shape is padded to a multiple of it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse import create_sparse_layer
+    >>> layer = create_sparse_layer(np.random.default_rng(0).standard_normal((64, 32)),
+    ...                             sparsity=0.75, format="bsr", block_size=16)
+    >>> layer.format, layer.weight.nnz // 256
+    ('bsr', 2)
+    """
+    weights = check.float_array(weights, "weights", ndim=2)
+    sparsity = check.fraction(sparsity, "sparsity")
+    if format == "csr":
+        pruned, _ = MagnitudePruner(sparsity).prune_layer(weights)
+        packed = formats.to_csr(pruned)
+    elif format == "bsr":
+        packed = _block_pruned(weights, sparsity, block_size)
+    else:
+        raise ValueError("format must be 'csr' or 'bsr', got %r" % (format,))
+    return SparseLinear(packed, bias=bias, backend=backend,
+                        wavefront_size=wavefront_size, block_size=block_size)
+
+
+def _block_pruned(weights, sparsity, block):
+    """BSR of ``weights`` keeping the blocks of largest L2 norm."""
+    rows, cols = weights.shape
+    pr, pc = -(-rows // block) * block, -(-cols // block) * block
+    padded = np.zeros((pr, pc), weights.dtype)
+    padded[:rows, :cols] = weights
+    norms = np.sqrt(np.square(padded.reshape(pr // block, block, pc // block, block),
+                              dtype=np.float64).sum(axis=(1, 3)))
+    _, keep = MagnitudePruner(sparsity).prune_layer(norms)
+    mask = np.repeat(np.repeat(keep, block, axis=0), block, axis=1)
+    return formats.to_bsr(np.where(mask, padded, 0), block)
