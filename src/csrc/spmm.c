@@ -9,15 +9,22 @@
 #endif
 
 /*
- * The products are compiled twice, for the x86-64 baseline and for Haswell
- * (AVX2 + FMA), and the loader picks the clone the CPU runs: the wheel stays
+ * The inner loops are compiled twice, for the x86-64 baseline and for AVX2
+ * with FMA, and the CPU's features choose at run time: the wheel stays
  * portable and needs no -march=native.
  */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__)
-#define WS_DISPATCH __attribute__((target_clones("default", "arch=haswell")))
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define WS_HAVE_AVX2_CLONE 1
+static int ws_cpu_has_avx2_fma(void) {
+    static int known = -1;
+    if (known < 0) {
+        __builtin_cpu_init();
+        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return known;
+}
 #else
-#define WS_DISPATCH
+#define WS_HAVE_AVX2_CLONE 0
 #endif
 
 /*
@@ -49,7 +56,7 @@ WS_SPLIT_BY_NNZ(int64_t)
 
 #define TYPE float
 #define SUFFIX f32
-#define PANEL 64
+#define PANEL 32
 #define IDX int32_t
 #define ISUFFIX i32
 #include "spmm.template.c"
@@ -66,7 +73,7 @@ WS_SPLIT_BY_NNZ(int64_t)
 
 #define TYPE double
 #define SUFFIX f64
-#define PANEL 32
+#define PANEL 16
 #define IDX int32_t
 #define ISUFFIX i32
 #include "spmm.template.c"

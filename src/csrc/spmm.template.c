@@ -8,81 +8,53 @@
 #define WS_SPLIT_(I) ws_split_##I
 #define WS_SPLIT(I) WS_SPLIT_(I)
 
-/* Rows [r0, r1) of Y = A X for row-major X and Y. */
-WS_DISPATCH
-static void WS_NAME(ws_csr_rows)(int64_t r0, int64_t r1, const IDX *indptr,
-                                 const IDX *indices, const TYPE *data,
-                                 const TYPE *x, int64_t ldx, TYPE *y,
-                                 int64_t ldy, int64_t n) {
-    for (int64_t i = r0; i < r1; ++i) {
-        const int64_t p0 = (int64_t)indptr[i], p1 = (int64_t)indptr[i + 1];
-        TYPE *yi = y + i * ldy;
-        int64_t j0 = 0;
-        for (; j0 + PANEL <= n; j0 += PANEL) {
-            TYPE acc[PANEL];
-            for (int j = 0; j < PANEL; ++j) {
-                acc[j] = 0;
-            }
-            for (int64_t p = p0; p < p1; ++p) {
-                const TYPE a = data[p];
-                const TYPE *xr = x + (int64_t)indices[p] * ldx + j0;
-                for (int j = 0; j < PANEL; ++j) {
-                    acc[j] += a * xr[j];
-                }
-            }
-            for (int j = 0; j < PANEL; ++j) {
-                yi[j0 + j] = acc[j];
-            }
-        }
-        if (j0 < n) {
-            const int64_t w = n - j0;
-            TYPE acc[PANEL];
-            for (int64_t j = 0; j < w; ++j) {
-                acc[j] = 0;
-            }
-            for (int64_t p = p0; p < p1; ++p) {
-                const TYPE a = data[p];
-                const TYPE *xr = x + (int64_t)indices[p] * ldx + j0;
-                for (int64_t j = 0; j < w; ++j) {
-                    acc[j] += a * xr[j];
-                }
-            }
-            for (int64_t j = 0; j < w; ++j) {
-                yi[j0 + j] = acc[j];
-            }
+/* PANEL sums of one row of Y, in registers: PANEL / LANES vectors. */
+#define WS_LANES (32 / (int)sizeof(TYPE))
+#define WS_VECS (PANEL / WS_LANES)
+typedef TYPE WS_NAME(ws_vec) __attribute__((vector_size(32)));
+
+/*
+ * Copies columns [j0, j0 + w) of rows [r0, r1) of X into `panel` (leading
+ * dimension PANEL).  Rows of X a power of two apart fall into a few cache
+ * sets; packed, the panel stays in L2 whatever X's row stride.
+ */
+static void WS_NAME(ws_pack)(const TYPE *x, int64_t ldx, int64_t r0,
+                             int64_t r1, int64_t j0, int64_t w, TYPE *panel) {
+    for (int64_t r = r0; r < r1; ++r) {
+        memcpy(panel + r * PANEL, x + r * ldx + j0, (size_t)w * sizeof(TYPE));
+        if (w < PANEL) {
+            memset(panel + r * PANEL + w, 0, (size_t)(PANEL - w) * sizeof(TYPE));
         }
     }
 }
 
-/* Rows [r0, r1) of column j: y = A x with strided x and y. */
-WS_DISPATCH
-static void WS_NAME(ws_csr_column)(int64_t r0, int64_t r1, const IDX *indptr,
-                                   const IDX *indices, const TYPE *data,
-                                   const TYPE *x, int64_t incx, TYPE *y,
-                                   int64_t incy) {
-    for (int64_t i = r0; i < r1; ++i) {
-        const int64_t p0 = (int64_t)indptr[i], p1 = (int64_t)indptr[i + 1];
-        TYPE s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        int64_t p = p0;
-        for (; p + 4 <= p1; p += 4) {
-            s0 += data[p] * x[(int64_t)indices[p] * incx];
-            s1 += data[p + 1] * x[(int64_t)indices[p + 1] * incx];
-            s2 += data[p + 2] * x[(int64_t)indices[p + 2] * incx];
-            s3 += data[p + 3] * x[(int64_t)indices[p + 3] * incx];
-        }
-        for (; p < p1; ++p) {
-            s0 += data[p] * x[(int64_t)indices[p] * incx];
-        }
-        y[i * incy] = (s0 + s1) + (s2 + s3);
-    }
-}
+/* The kernels for the baseline, and for AVX2 + FMA where the compiler can. */
+#define WS_KCAT4(a, b, c, d) a##_##b##_##c##_##d
+#define WS_KCAT(a, b, c, d) WS_KCAT4(a, b, c, d)
+#define WS_ISA_ATTR
+#define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, base)
+#include "spmm_kernels.template.c"
+#undef WS_ISA_ATTR
+#undef WS_KNAME
+#if WS_HAVE_AVX2_CLONE
+#define WS_ISA_ATTR __attribute__((target("avx2,fma")))
+#define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, avx2)
+#include "spmm_kernels.template.c"
+#undef WS_ISA_ATTR
+#undef WS_KNAME
+#define WS_KERNEL(name) \
+    (ws_cpu_has_avx2_fma() ? WS_KCAT(name, SUFFIX, ISUFFIX, avx2) \
+                           : WS_KCAT(name, SUFFIX, ISUFFIX, base))
+#else
+#define WS_KERNEL(name) WS_KCAT(name, SUFFIX, ISUFFIX, base)
+#endif
 
 int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
                          const TYPE *data, const ws_dense *x, ws_dense *y) {
     if (m < 1 || x->cols != y->cols || y->rows != m) {
         return WS_ERR_ARGUMENT;
     }
-    const int64_t n = x->cols;
+    const int64_t n = x->cols, k = x->rows;
     const int64_t nnz = (int64_t)indptr[m] - (int64_t)indptr[0];
     int threads = ws_threads_for(nnz * (n < 16 ? n : 16) + m);
     int64_t first[257];
@@ -93,22 +65,38 @@ int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
     const TYPE *xd = (const TYPE *)x->data;
     TYPE *yd = (TYPE *)y->data;
     const int rowwise = x->col_stride == 1 && y->col_stride == 1 && n > 1;
+    TYPE *panel = NULL;
+    if (rowwise) {
+        panel = (TYPE *)malloc((size_t)k * PANEL * sizeof(TYPE));
+        if (panel == NULL) {
+            return WS_ERR_NOMEM;
+        }
+    }
 #pragma omp parallel num_threads(threads)
     {
-        int t = 0, used = 1;
+        int t0 = 0, used = 1;
 #ifdef _OPENMP
-        t = omp_get_thread_num();
+        t0 = omp_get_thread_num();
         used = omp_get_num_threads();
 #endif
         /* The runtime may grant fewer threads than asked: share the parts. */
-        for (; t < threads; t += used) {
-            if (rowwise) {
-                WS_NAME(ws_csr_rows)(first[t], first[t + 1], indptr, indices,
-                                     data, xd, x->row_stride, yd,
-                                     y->row_stride, n);
-            } else {
+        if (rowwise) {
+            for (int64_t j0 = 0; j0 < n; j0 += PANEL) {
+                const int64_t w = n - j0 < PANEL ? n - j0 : PANEL;
+                WS_NAME(ws_pack)(xd, x->row_stride, k * t0 / used,
+                                 k * (t0 + 1) / used, j0, w, panel);
+#pragma omp barrier
+                for (int t = t0; t < threads; t += used) {
+                    WS_KERNEL(ws_csr_panel)(first[t], first[t + 1], indptr,
+                                          indices, data, panel, yd + j0,
+                                          y->row_stride, w);
+                }
+#pragma omp barrier
+            }
+        } else {
+            for (int t = t0; t < threads; t += used) {
                 for (int64_t j = 0; j < n; ++j) {
-                    WS_NAME(ws_csr_column)(first[t], first[t + 1], indptr,
+                    WS_KERNEL(ws_csr_column)(first[t], first[t + 1], indptr,
                                            indices, data,
                                            xd + j * x->col_stride,
                                            x->row_stride,
@@ -118,77 +106,8 @@ int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
             }
         }
     }
+    free(panel);
     return WS_OK;
-}
-
-/*
- * Block rows [b0, b1) of Y = A X, row-major X and Y: each block adds its
- * br x bc values times bc rows of X into br rows of Y, four rows of X per
- * pass over a row of Y.
- */
-WS_DISPATCH
-static void WS_NAME(ws_bsr_rows)(int64_t b0, int64_t b1, int64_t br,
-                                 int64_t bc, const IDX *indptr,
-                                 const IDX *indices, const TYPE *data,
-                                 const TYPE *x, int64_t ldx, TYPE *y,
-                                 int64_t ldy, int64_t n) {
-    for (int64_t b = b0; b < b1; ++b) {
-        for (int64_t r = 0; r < br; ++r) {
-            TYPE *yr = y + (b * br + r) * ldy;
-            for (int64_t j = 0; j < n; ++j) {
-                yr[j] = 0;
-            }
-        }
-        for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1]; ++p) {
-            const TYPE *block = data + p * br * bc;
-            const TYPE *xb = x + (int64_t)indices[p] * bc * ldx;
-            for (int64_t r = 0; r < br; ++r) {
-                TYPE *yr = y + (b * br + r) * ldy;
-                const TYPE *a = block + r * bc;
-                int64_t c = 0;
-                for (; c + 4 <= bc; c += 4) {
-                    const TYPE a0 = a[c], a1 = a[c + 1], a2 = a[c + 2],
-                               a3 = a[c + 3];
-                    const TYPE *x0 = xb + c * ldx, *x1 = x0 + ldx,
-                               *x2 = x1 + ldx, *x3 = x2 + ldx;
-                    for (int64_t j = 0; j < n; ++j) {
-                        yr[j] += a0 * x0[j] + a1 * x1[j] + a2 * x2[j] +
-                                 a3 * x3[j];
-                    }
-                }
-                for (; c < bc; ++c) {
-                    const TYPE a0 = a[c];
-                    const TYPE *x0 = xb + c * ldx;
-                    for (int64_t j = 0; j < n; ++j) {
-                        yr[j] += a0 * x0[j];
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* Block rows [b0, b1) of one column: y = A x, strided x and y. */
-WS_DISPATCH
-static void WS_NAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
-                                   int64_t bc, const IDX *indptr,
-                                   const IDX *indices, const TYPE *data,
-                                   const TYPE *x, int64_t incx, TYPE *y,
-                                   int64_t incy) {
-    for (int64_t b = b0; b < b1; ++b) {
-        for (int64_t r = 0; r < br; ++r) {
-            TYPE s = 0;
-            for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1];
-                 ++p) {
-                const TYPE *a = data + p * br * bc + r * bc;
-                const TYPE *xb = x + (int64_t)indices[p] * bc * incx;
-                for (int64_t c = 0; c < bc; ++c) {
-                    s += a[c] * xb[c * incx];
-                }
-            }
-            y[(b * br + r) * incy] = s;
-        }
-    }
 }
 
 int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
@@ -198,7 +117,7 @@ int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
         y->rows != block_rows * br) {
         return WS_ERR_ARGUMENT;
     }
-    const int64_t n = x->cols;
+    const int64_t n = x->cols, k = x->rows;
     const int64_t nnzb = (int64_t)indptr[block_rows] - (int64_t)indptr[0];
     int threads = ws_threads_for(nnzb * br * bc * (n < 16 ? n : 16) + block_rows);
     int64_t first[257];
@@ -209,21 +128,37 @@ int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
     const TYPE *xd = (const TYPE *)x->data;
     TYPE *yd = (TYPE *)y->data;
     const int rowwise = x->col_stride == 1 && y->col_stride == 1 && n > 1;
+    TYPE *panel = NULL;
+    if (rowwise) {
+        panel = (TYPE *)malloc((size_t)k * PANEL * sizeof(TYPE));
+        if (panel == NULL) {
+            return WS_ERR_NOMEM;
+        }
+    }
 #pragma omp parallel num_threads(threads)
     {
-        int t = 0, used = 1;
+        int t0 = 0, used = 1;
 #ifdef _OPENMP
-        t = omp_get_thread_num();
+        t0 = omp_get_thread_num();
         used = omp_get_num_threads();
 #endif
-        for (; t < threads; t += used) {
-            if (rowwise) {
-                WS_NAME(ws_bsr_rows)(first[t], first[t + 1], br, bc, indptr,
-                                     indices, data, xd, x->row_stride, yd,
-                                     y->row_stride, n);
-            } else {
+        if (rowwise) {
+            for (int64_t j0 = 0; j0 < n; j0 += PANEL) {
+                const int64_t w = n - j0 < PANEL ? n - j0 : PANEL;
+                WS_NAME(ws_pack)(xd, x->row_stride, k * t0 / used,
+                                 k * (t0 + 1) / used, j0, w, panel);
+#pragma omp barrier
+                for (int t = t0; t < threads; t += used) {
+                    WS_KERNEL(ws_bsr_panel)(first[t], first[t + 1], br, bc,
+                                          indptr, indices, data, panel,
+                                          yd + j0, y->row_stride, w);
+                }
+#pragma omp barrier
+            }
+        } else {
+            for (int t = t0; t < threads; t += used) {
                 for (int64_t j = 0; j < n; ++j) {
-                    WS_NAME(ws_bsr_column)(first[t], first[t + 1], br, bc,
+                    WS_KERNEL(ws_bsr_column)(first[t], first[t + 1], br, bc,
                                            indptr, indices, data,
                                            xd + j * x->col_stride,
                                            x->row_stride,
@@ -233,6 +168,7 @@ int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
             }
         }
     }
+    free(panel);
     return WS_OK;
 }
 
@@ -241,3 +177,9 @@ int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
 #undef WS_CAT3
 #undef WS_SPLIT
 #undef WS_SPLIT_
+#undef WS_LANES
+#undef WS_STORE_PANEL
+#undef WS_KERNEL
+#undef WS_KCAT
+#undef WS_KCAT4
+#undef WS_VECS

@@ -72,3 +72,36 @@ def apply_threshold(w, t):
     out.read(session.queue, pruned)
     mask_buffer.read(session.queue, mask.view(np.uint8))
     return pruned.reshape(w.shape, order=order), mask.reshape(w.shape, order=order)
+
+
+# Work-group of the products: columns x rows.
+SPMM_GROUP = (64, 4)
+
+
+def spmm(kind, data, indices, indptr, blocksize, shape, X):
+    """``A @ X`` on the device for CSR/BSR parts (X 2-D, dtypes checked)."""
+    session = opencl.session()
+    options = real_options(session, data.dtype) + " -DINDEX=%s" % (
+        "long" if indices.dtype == np.int64 else "int")
+    program = opencl.get_program(session, "spmm.cl", options)
+    m, n = shape[0], X.shape[1]
+    x = np.ascontiguousarray(X)
+    buffers = [upload(session, indptr), upload(session, indices),
+               upload(session, data), upload(session, x)]
+    y = np.empty((m, n), dtype=data.dtype)
+    out = _opencl.Buffer(session.context, y.nbytes, "w")
+    if kind == "csr":
+        kernel = _opencl.Kernel(program, "csr_spmm")
+        args = buffers[:3] + [buffers[3], np.uint64(n), out, np.uint64(n),
+                              np.uint64(m), np.uint64(n)]
+    else:
+        kernel = _opencl.Kernel(program, "bsr_spmm")
+        args = buffers[:3] + [np.uint32(blocksize[0]), np.uint32(blocksize[1]),
+                              buffers[3], np.uint64(n), out, np.uint64(n),
+                              np.uint64(m), np.uint64(n)]
+    for i, arg in enumerate(args):
+        kernel.set_arg(i, arg)
+    gx, gy = SPMM_GROUP
+    kernel.enqueue(session.queue, (-(-n // gx) * gx, -(-m // gy) * gy), SPMM_GROUP)
+    out.read(session.queue, y)
+    return np.asfortranarray(y) if (X.flags.f_contiguous and not X.flags.c_contiguous) else y

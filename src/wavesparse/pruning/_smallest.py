@@ -12,9 +12,12 @@ import numpy as np
 from wavesparse import ops
 
 
-def _strictly_above(value):
-    """The threshold t with |w| >= t exactly when |w| > value."""
-    return np.nextafter(value, value.dtype.type(np.inf))
+def _strictly_above(value, dtype):
+    """The ``dtype`` threshold t with |w| >= t exactly when |w| > value."""
+    t = dtype.type(value)
+    if float(t) <= float(value):
+        t = np.nextafter(t, dtype.type(np.inf))
+    return t
 
 
 def prune_smallest(arrays, k, priors=None):
@@ -37,8 +40,8 @@ def prune_smallest(arrays, k, priors=None):
         return [(e.copy(), np.ones(e.shape, bool) if p is None else p.copy())
                 for e, p in zip(effective, priors)]
     value, n_below, n_equal = ops.rank_magnitude(effective, k - 1)
-    t = _strictly_above(value)
-    results = [list(ops.apply_threshold(e, t, backend="cpu")) if e.size
+    results = [list(ops.apply_threshold(e, _strictly_above(value, e.dtype),
+                                        backend="cpu")) if e.size
                else [e.copy(), np.ones(e.shape, bool)] for e in effective]
     ties_pruned = k - n_below
     if ties_pruned < n_equal:

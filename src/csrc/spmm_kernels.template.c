@@ -1,0 +1,127 @@
+/*
+ * The inner loops of spmm.template.c for one instruction set, included twice
+ * per (type, index type): with WS_ISA_ATTR empty (the x86-64 baseline, or any
+ * other CPU) and with the AVX2 + FMA target attribute.  WS_KNAME adds the
+ * instruction set to each name.
+ */
+WS_ISA_ATTR static inline void WS_KNAME(ws_axpy_panel)(WS_NAME(ws_vec) * acc, TYPE a,
+                                          const TYPE *xr) {
+    const WS_NAME(ws_vec) va = (WS_NAME(ws_vec)){0} + a;
+    for (int v = 0; v < WS_VECS; ++v) {
+        WS_NAME(ws_vec) xv;
+        memcpy(&xv, xr + v * WS_LANES, sizeof(xv));
+        acc[v] += va * xv;
+    }
+}
+
+/*
+ * Writes the first w of a row's PANEL sums.  A macro, not a function: acc
+ * must not have its address taken inside the loop, or it leaves the
+ * registers for the stack.
+ */
+#define WS_STORE_PANEL(acc, yi, w)                              \
+    do {                                                        \
+        TYPE sums_[PANEL];                                      \
+        memcpy(sums_, (acc), sizeof(sums_));                    \
+        memcpy((yi), sums_, (size_t)(w) * sizeof(TYPE));        \
+    } while (0)
+
+/*
+ * Rows [r0, r1) of one panel of Y = A X: `panel` holds columns [j0, j0 + w)
+ * of X packed with leading dimension PANEL (zero past w), and `y` points at
+ * column j0.  A row's PANEL sums stay in registers.
+ */
+WS_ISA_ATTR
+static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
+                                  const IDX *indices, const TYPE *data,
+                                  const TYPE *panel, TYPE *y, int64_t ldy,
+                                  int64_t w) {
+    for (int64_t i = r0; i < r1; ++i) {
+        WS_NAME(ws_vec) acc[WS_VECS];
+        for (int v = 0; v < WS_VECS; ++v) {
+            acc[v] = (WS_NAME(ws_vec)){0};
+        }
+        for (int64_t p = (int64_t)indptr[i]; p < (int64_t)indptr[i + 1]; ++p) {
+            WS_KNAME(ws_axpy_panel)(acc, data[p],
+                                   panel + (int64_t)indices[p] * PANEL);
+        }
+        WS_STORE_PANEL(acc, y + i * ldy, w);
+    }
+}
+
+/* Rows [r0, r1) of column j: y = A x with strided x and y. */
+WS_ISA_ATTR
+static void WS_KNAME(ws_csr_column)(int64_t r0, int64_t r1, const IDX *indptr,
+                                   const IDX *indices, const TYPE *data,
+                                   const TYPE *x, int64_t incx, TYPE *y,
+                                   int64_t incy) {
+    for (int64_t i = r0; i < r1; ++i) {
+        const int64_t p0 = (int64_t)indptr[i], p1 = (int64_t)indptr[i + 1];
+        TYPE s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int64_t p = p0;
+        for (; p + 4 <= p1; p += 4) {
+            s0 += data[p] * x[(int64_t)indices[p] * incx];
+            s1 += data[p + 1] * x[(int64_t)indices[p + 1] * incx];
+            s2 += data[p + 2] * x[(int64_t)indices[p + 2] * incx];
+            s3 += data[p + 3] * x[(int64_t)indices[p + 3] * incx];
+        }
+        for (; p < p1; ++p) {
+            s0 += data[p] * x[(int64_t)indices[p] * incx];
+        }
+        y[i * incy] = (s0 + s1) + (s2 + s3);
+    }
+}
+
+/*
+ * Block rows [b0, b1) of one panel of Y = A X (see ws_csr_panel): row r of
+ * block row b sums, over the row's blocks, br x bc values times the bc
+ * packed rows of X under each block.
+ */
+WS_ISA_ATTR
+static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
+                                  int64_t bc, const IDX *indptr,
+                                  const IDX *indices, const TYPE *data,
+                                  const TYPE *panel, TYPE *y, int64_t ldy,
+                                  int64_t w) {
+    for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t r = 0; r < br; ++r) {
+            WS_NAME(ws_vec) acc[WS_VECS];
+            for (int v = 0; v < WS_VECS; ++v) {
+                acc[v] = (WS_NAME(ws_vec)){0};
+            }
+            for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1];
+                 ++p) {
+                const TYPE *a = data + (p * br + r) * bc;
+                const TYPE *xb = panel + (int64_t)indices[p] * bc * PANEL;
+                for (int64_t c = 0; c < bc; ++c) {
+                    WS_KNAME(ws_axpy_panel)(acc, a[c], xb + c * PANEL);
+                }
+            }
+            WS_STORE_PANEL(acc, y + (b * br + r) * ldy, w);
+        }
+    }
+}
+
+/* Block rows [b0, b1) of one column: y = A x, strided x and y. */
+WS_ISA_ATTR
+static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
+                                   int64_t bc, const IDX *indptr,
+                                   const IDX *indices, const TYPE *data,
+                                   const TYPE *x, int64_t incx, TYPE *y,
+                                   int64_t incy) {
+    for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t r = 0; r < br; ++r) {
+            TYPE s = 0;
+            for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1];
+                 ++p) {
+                const TYPE *a = data + p * br * bc + r * bc;
+                const TYPE *xb = x + (int64_t)indices[p] * bc * incx;
+                for (int64_t c = 0; c < bc; ++c) {
+                    s += a[c] * xb[c * incx];
+                }
+            }
+            y[(b * br + r) * incy] = s;
+        }
+    }
+}
+
