@@ -31,6 +31,12 @@ int WS_NAME(ws_csr_count)(const ws_view *in, int keep, TYPE threshold,
                 bad |= w != w;
                 count += (w != 0) & (m[j * mask->col_stride] != 0);
             }
+        } else if (keep == WS_KEEP_ABOVE && cs == 1) {
+            for (int64_t j = 0; j < in->cols; ++j) {
+                TYPE w = row[j];
+                bad |= w != w;
+                count += (w != 0) & (ABS(w) >= threshold);
+            }
         } else if (keep == WS_KEEP_ABOVE) {
             for (int64_t j = 0; j < in->cols; ++j) {
                 TYPE w = row[j * cs];

@@ -35,6 +35,13 @@ int WS_NAME(ws_csr_fill)(const ws_view *in, int keep, TYPE threshold,
                 indices[p] = (IDX)j;
                 p += w != 0;
             }
+        } else if (keep == WS_KEEP_ABOVE && cs == 1) {
+            for (int64_t j = 0; j < in->cols && p < end; ++j) {
+                TYPE w = row[j];
+                data[p] = w;
+                indices[p] = (IDX)j;
+                p += (w != 0) & (ABS(w) >= threshold);
+            }
         } else {
             for (int64_t j = 0; j < in->cols && p < end; ++j) {
                 TYPE w = row[j * cs];

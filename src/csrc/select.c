@@ -12,7 +12,7 @@
 #define WS_DIGIT_BITS 16
 #define WS_BUCKETS ((size_t)1 << WS_DIGIT_BITS)
 /* Candidates gathered into a buffer once at most this many remain. */
-#define WS_GATHER_LIMIT ((int64_t)1 << 18)
+#define WS_GATHER_LIMIT ((int64_t)1 << 20)
 /* A thread flushes its 32-bit counts before they could overflow. */
 #define WS_FLUSH_EVERY ((int64_t)1 << 31)
 

@@ -79,34 +79,38 @@ static KEY_T WS_NAME(ws_count_run)(const WS_NAME(ws_pass) * pass,
     return 0;
 }
 
+/* Thread t of `threads` takes elements [lo, hi) of n. */
+static void WS_NAME(ws_range)(int64_t n, int threads, int t, int64_t *lo,
+                              int64_t *hi) {
+    *lo = n / threads * t + (t < n % threads ? t : n % threads);
+    *hi = *lo + n / threads + (t < n % threads ? 1 : 0);
+}
+
 /*
- * One pass over the elements of the views: total[b] receives the count of
- * digit b among the elements that match the pass's prefix.  *largest receives
- * the largest key (first pass only).
+ * One pass over the elements of the views: per_thread[t * BUCKETS + b]
+ * receives how many elements of thread t's range match the pass's prefix
+ * and have digit b (ranges as ws_range gives them for `threads`), and
+ * total[b] the sum over threads.  *largest receives the largest key.
  */
 static int WS_NAME(ws_histogram)(const ws_view *views, size_t count,
-                                 int64_t n, const WS_NAME(ws_pass) * pass,
-                                 int64_t *total, KEY_T *largest) {
-    int threads = ws_threads_for(n);
+                                 int64_t n, int threads,
+                                 const WS_NAME(ws_pass) * pass,
+                                 int64_t *per_thread, int64_t *total,
+                                 KEY_T *largest) {
     uint32_t *local = (uint32_t *)malloc((size_t)threads * WS_BUCKETS *
                                          sizeof(uint32_t));
     if (local == NULL) {
         return WS_ERR_NOMEM;
     }
-    memset(total, 0, WS_BUCKETS * sizeof(int64_t));
     KEY_T top = 0;
-#pragma omp parallel num_threads(threads) reduction(max : top)
-    {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        int used = omp_get_num_threads();
-#else
-        int used = 1;
-#endif
+#pragma omp parallel for num_threads(threads) schedule(static, 1) \
+    reduction(max : top)
+    for (int t = 0; t < threads; ++t) {
         uint32_t *hist = local + (size_t)t * WS_BUCKETS;
-        int64_t lo = n / used * t + (t < n % used ? t : n % used);
-        int64_t hi = lo + n / used + (t < n % used ? 1 : 0);
+        int64_t *mine = per_thread + (size_t)t * WS_BUCKETS;
+        int64_t lo, hi;
+        WS_NAME(ws_range)(n, threads, t, &lo, &hi);
+        memset(mine, 0, WS_BUCKETS * sizeof(int64_t));
         while (lo < hi) {
             int64_t stop = hi - lo > WS_FLUSH_EVERY ? lo + WS_FLUSH_EVERY : hi;
             memset(hist, 0, WS_BUCKETS * sizeof(uint32_t));
@@ -120,38 +124,51 @@ static int WS_NAME(ws_histogram)(const ws_view *views, size_t count,
                     WS_NAME(ws_count_run)(pass, first, length, stride, hist);
                 top = seen > top ? seen : top;
             }
-#pragma omp critical(ws_select_merge)
             for (size_t b = 0; b < WS_BUCKETS; ++b) {
-                total[b] += hist[b];
+                mine[b] += hist[b];
             }
             lo = stop;
         }
     }
     free(local);
+    memset(total, 0, WS_BUCKETS * sizeof(int64_t));
+    for (int t = 0; t < threads; ++t) {
+        for (size_t b = 0; b < WS_BUCKETS; ++b) {
+            total[b] += per_thread[(size_t)t * WS_BUCKETS + b];
+        }
+    }
     *largest = top;
     return WS_OK;
 }
 
-/* Copies the values whose key >> shift equals prefix into `out`. */
-static int64_t WS_NAME(ws_gather)(const ws_view *views, size_t count,
-                                  int64_t n, KEY_T prefix, int shift,
-                                  TYPE *out) {
-    int64_t filled = 0;
-    ws_cursor cursor;
-    ws_cursor_init(&cursor, views, count, 0, n);
-    const char *first;
-    int64_t length, stride;
-    while (ws_segment_next(&cursor, sizeof(TYPE), &first, &length, &stride)) {
-        const int64_t step = stride * (int64_t)sizeof(TYPE);
-        for (int64_t i = 0; i < length; ++i) {
-            const char *element = first + i * step;
-            if ((WS_NAME(ws_key)(element) >> shift) == prefix) {
-                memcpy(out + filled, element, sizeof(TYPE));
-                filled += 1;
+/*
+ * Copies the values whose key >> shift equals prefix into `out`, in
+ * parallel: thread t writes from the sum of the earlier threads' counts
+ * (`before`, known from the histogram of the same ranges).
+ */
+static void WS_NAME(ws_gather)(const ws_view *views, size_t count, int64_t n,
+                               int threads, const int64_t *before,
+                               KEY_T prefix, int shift, TYPE *out) {
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+    for (int t = 0; t < threads; ++t) {
+        int64_t lo, hi, filled = before[t];
+        WS_NAME(ws_range)(n, threads, t, &lo, &hi);
+        ws_cursor cursor;
+        ws_cursor_init(&cursor, views, count, lo, hi);
+        const char *first;
+        int64_t length, stride;
+        while (ws_segment_next(&cursor, sizeof(TYPE), &first, &length,
+                               &stride)) {
+            const int64_t step = stride * (int64_t)sizeof(TYPE);
+            for (int64_t i = 0; i < length; ++i) {
+                const char *element = first + i * step;
+                if ((WS_NAME(ws_key)(element) >> shift) == prefix) {
+                    memcpy(out + filled, element, sizeof(TYPE));
+                    filled += 1;
+                }
             }
         }
     }
-    return filled;
 }
 
 int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
@@ -161,10 +178,13 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
     if (k < 0 || k >= n) {
         return WS_ERR_RANGE;
     }
-    int64_t *total = (int64_t *)malloc(WS_BUCKETS * sizeof(int64_t));
+    int threads = ws_threads_for(n);
+    int64_t *total = (int64_t *)malloc((size_t)(threads + 1) * WS_BUCKETS *
+                                       sizeof(int64_t));
     if (total == NULL) {
         return WS_ERR_NOMEM;
     }
+    int64_t *per_thread = total + WS_BUCKETS;
     TYPE *gathered = NULL;
     ws_view gathered_view;
     int status = WS_OK;
@@ -181,7 +201,8 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
         pass.shift = KEY_BITS - consumed - bits;
         pass.mask = ((KEY_T)1 << bits) - 1;
         KEY_T largest = 0;
-        status = WS_NAME(ws_histogram)(views, count, n, &pass, total, &largest);
+        status = WS_NAME(ws_histogram)(views, count, n, threads, &pass,
+                                       per_thread, total, &largest);
         if (status != WS_OK) {
             break;
         }
@@ -200,20 +221,29 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
         if (consumed < KEY_BITS - WS_DIGIT_BITS && gathered == NULL &&
             remaining <= WS_GATHER_LIMIT) {
             /* Two or more passes to go over few candidates: gather them. */
-            gathered = (TYPE *)malloc((size_t)remaining * sizeof(TYPE));
+            int64_t before[257];
+            gathered = threads > 256 ? NULL
+                                     : (TYPE *)malloc((size_t)remaining *
+                                                      sizeof(TYPE));
             if (gathered == NULL) {
                 status = WS_ERR_NOMEM;
                 break;
             }
+            before[0] = 0;
+            for (int t = 0; t < threads; ++t) {
+                before[t + 1] = before[t] + per_thread[(size_t)t * WS_BUCKETS + bucket];
+            }
+            WS_NAME(ws_gather)(views, count, n, threads, before, prefix,
+                               KEY_BITS - consumed, gathered);
             gathered_view.data = gathered;
             gathered_view.rows = 1;
-            gathered_view.cols = WS_NAME(ws_gather)(
-                views, count, n, prefix, KEY_BITS - consumed, gathered);
-            gathered_view.row_stride = gathered_view.cols;
+            gathered_view.cols = remaining;
+            gathered_view.row_stride = remaining;
             gathered_view.col_stride = 1;
             views = &gathered_view;
             count = 1;
-            n = gathered_view.cols;
+            n = remaining;
+            threads = ws_threads_for(n);
         }
     }
     if (status == WS_OK) {

@@ -27,6 +27,13 @@ static int ws_cpu_has_avx2_fma(void) {
 #define WS_HAVE_AVX2_CLONE 0
 #endif
 
+/* Keeps GCC from vectorising a loop whose loads go through an index. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define WS_SCALAR __attribute__((optimize("no-tree-vectorize")))
+#else
+#define WS_SCALAR
+#endif
+
 /*
  * Thread t of `threads` takes rows [first[t], first[t + 1]): the row where
  * the running nonzero count passes t / threads of the total.

@@ -49,8 +49,12 @@ static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
     }
 }
 
-/* Rows [r0, r1) of column j: y = A x with strided x and y. */
-WS_ISA_ATTR
+/*
+ * Rows [r0, r1) of column j: y = A x with strided x and y.  Four partial
+ * sums hide the latency of the loads through indices; left scalar, as
+ * vectorised gathers are slower than loads on many x86 cores.
+ */
+WS_ISA_ATTR WS_SCALAR
 static void WS_KNAME(ws_csr_column)(int64_t r0, int64_t r1, const IDX *indptr,
                                    const IDX *indices, const TYPE *data,
                                    const TYPE *x, int64_t incx, TYPE *y,
@@ -103,7 +107,7 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
 }
 
 /* Block rows [b0, b1) of one column: y = A x, strided x and y. */
-WS_ISA_ATTR
+WS_ISA_ATTR WS_SCALAR
 static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
                                    int64_t bc, const IDX *indptr,
                                    const IDX *indices, const TYPE *data,

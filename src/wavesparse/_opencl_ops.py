@@ -74,34 +74,85 @@ def apply_threshold(w, t):
     return pruned.reshape(w.shape, order=order), mask.reshape(w.shape, order=order)
 
 
-# Work-group of the products: columns x rows.
-SPMM_GROUP = (64, 4)
+
+def index_option(indices):
+    return " -DINDEX=%s" % ("long" if indices.dtype == np.int64 else "int")
+
+
+class DeviceMatrix:
+    """A CSR or BSR matrix uploaded once, multiplied on the device many times.
+
+    Parameters are the parts wavesparse.ops._sparse_parts gives; the buffers
+    stay on the device as long as this object lives.
+    """
+
+    def __init__(self, kind, data, indices, indptr, blocksize, shape):
+        self.session = opencl.session()
+        self.kind, self.shape, self.dtype = kind, tuple(shape), data.dtype
+        self.blocksize = tuple(blocksize)
+        wave = self.session.wavefront()
+        options = real_options(self.session, data.dtype) + index_option(indices)
+        options += " -DWAVE=%d" % wave
+        if kind == "csr":
+            self.rows_per_group = max(1, min(4, self.session.device.max_work_group_size // wave))
+            options += " -DROWS=%d" % self.rows_per_group
+            self.program = opencl.get_program(self.session, "spmm_csr.cl", options)
+        else:
+            br, bc = self.blocksize
+            lanes = max(1, min(br, self.session.device.max_work_group_size // wave, 4))
+            while br % lanes:
+                lanes -= 1
+            self.lanes_r = lanes
+            options += " -DBR=%d -DBC=%d -DLANES_R=%d" % (br, bc, lanes)
+            self.program = opencl.get_program(self.session, "spmm_bsr.cl", options)
+        self.wave = wave
+        # GPUs get the kernels that stage nonzeros or blocks in local memory;
+        # CPU devices the direct ones (see the kernels' notes).
+        self.tiled = self.session.device.is_gpu
+        self.indptr = upload(self.session, indptr)
+        self.indices = upload(self.session, indices)
+        self.data = upload(self.session, data)
+
+    def matmul(self, X):
+        """``A @ X`` for a 2-D X of the matrix's dtype; returns numpy."""
+        m, n = self.shape[0], X.shape[1]
+        x = np.ascontiguousarray(X)
+        xbuf = upload(self.session, x)
+        y = np.empty((m, n), dtype=self.dtype)
+        out = _opencl.Buffer(self.session.context, y.nbytes, "w")
+        if self.kind == "csr" and n == 1:
+            kernel = _opencl.Kernel(self.program, "csr_spmv")
+            args = [self.indptr, self.indices, self.data, xbuf, out, np.uint64(m)]
+            group = self.wave * self.rows_per_group
+            global_size = (-(-m // self.rows_per_group) * group,)
+            local = (group,)
+        elif self.kind == "csr":
+            args = [self.indptr, self.indices, self.data, xbuf, np.uint64(n), out,
+                    np.uint64(n), np.uint64(m), np.uint64(n)]
+            local = (self.wave, self.rows_per_group)
+            global_size = (-(-n // self.wave) * self.wave,
+                           -(-m // self.rows_per_group) * self.rows_per_group)
+            kernel = _opencl.Kernel(self.program, "csr_spmm" if self.tiled
+                                    else "csr_spmm_direct")
+        else:
+            block_rows = m // self.blocksize[0]
+            args = [self.indptr, self.indices, self.data, xbuf, np.uint64(n), out,
+                    np.uint64(n), np.uint64(block_rows), np.uint64(n)]
+            if self.tiled:
+                kernel = _opencl.Kernel(self.program, "bsr_spmm")
+                local = (self.wave, self.lanes_r)
+                global_size = (-(-n // self.wave) * self.wave, block_rows * self.lanes_r)
+            else:
+                kernel = _opencl.Kernel(self.program, "bsr_spmm_direct")
+                local = (self.wave, 1)
+                global_size = (-(-n // self.wave) * self.wave, m)
+        for i, arg in enumerate(args):
+            kernel.set_arg(i, arg)
+        kernel.enqueue(self.session.queue, global_size, local)
+        out.read(self.session.queue, y)
+        return np.asfortranarray(y) if (X.flags.f_contiguous and not X.flags.c_contiguous) else y
 
 
 def spmm(kind, data, indices, indptr, blocksize, shape, X):
     """``A @ X`` on the device for CSR/BSR parts (X 2-D, dtypes checked)."""
-    session = opencl.session()
-    options = real_options(session, data.dtype) + " -DINDEX=%s" % (
-        "long" if indices.dtype == np.int64 else "int")
-    program = opencl.get_program(session, "spmm.cl", options)
-    m, n = shape[0], X.shape[1]
-    x = np.ascontiguousarray(X)
-    buffers = [upload(session, indptr), upload(session, indices),
-               upload(session, data), upload(session, x)]
-    y = np.empty((m, n), dtype=data.dtype)
-    out = _opencl.Buffer(session.context, y.nbytes, "w")
-    if kind == "csr":
-        kernel = _opencl.Kernel(program, "csr_spmm")
-        args = buffers[:3] + [buffers[3], np.uint64(n), out, np.uint64(n),
-                              np.uint64(m), np.uint64(n)]
-    else:
-        kernel = _opencl.Kernel(program, "bsr_spmm")
-        args = buffers[:3] + [np.uint32(blocksize[0]), np.uint32(blocksize[1]),
-                              buffers[3], np.uint64(n), out, np.uint64(n),
-                              np.uint64(m), np.uint64(n)]
-    for i, arg in enumerate(args):
-        kernel.set_arg(i, arg)
-    gx, gy = SPMM_GROUP
-    kernel.enqueue(session.queue, (-(-n // gx) * gx, -(-m // gy) * gy), SPMM_GROUP)
-    out.read(session.queue, y)
-    return np.asfortranarray(y) if (X.flags.f_contiguous and not X.flags.c_contiguous) else y
+    return DeviceMatrix(kind, data, indices, indptr, blocksize, shape).matmul(X)

@@ -14,7 +14,8 @@ class SparseLinear:
 
     ``layer(x)`` takes ``x`` of shape ``(..., in_features)`` like
     ``torch.nn.Linear``; ``layer @ X`` is the matrix product ``W @ X`` for
-    ``X`` of shape ``(in_features,)`` or ``(in_features, N)``.
+    ``X`` of shape ``(in_features,)`` or ``(in_features, N)``.  On OpenCL the
+    weight is uploaded on the first product and stays on the device.
 
     Parameters
     ----------
@@ -46,6 +47,23 @@ class SparseLinear:
         self.backend = check.backend_name(backend)
         self.wavefront_size = wavefront_size
         self.block_size = block_size
+        self._device_matrix = None
+
+    def _on_device(self):
+        """The weight uploaded once to the OpenCL device, or None for the CPU."""
+        if self._device_matrix is None and ops._use_opencl(self.backend, self.weight.nnz):
+            from wavesparse._opencl_ops import DeviceMatrix
+            kind, data, indices, indptr, blocksize = ops._sparse_parts(self.weight)
+            self._device_matrix = DeviceMatrix(kind, data, indices, indptr,
+                                               blocksize, self.weight.shape)
+        return self._device_matrix
+
+    def _product(self, X):
+        device = self._on_device()
+        if device is None or X.ndim != 2 or X.shape[0] != self.in_features \
+                or X.dtype != self.weight.dtype or 0 in X.shape:
+            return ops.spmm(self.weight, X, backend="cpu" if device is None else self.backend)
+        return device.matmul(X)
 
     @property
     def shape(self):
@@ -89,7 +107,10 @@ class SparseLinear:
         return out
 
     def __matmul__(self, X):
-        return ops.spmm(self.weight, X, backend=self.backend)
+        X = check.float_array(X, "X", ndim=(1, 2))
+        if X.ndim == 1:
+            return self._product(X[:, np.newaxis])[:, 0]
+        return self._product(X)
 
     def __call__(self, x):
         x = check.float_array(x, "x")
@@ -99,7 +120,7 @@ class SparseLinear:
         if x.dtype != self.weight.dtype:
             x = x.astype(self.weight.dtype)
         flat = x.reshape(-1, self.in_features)
-        y = ops.spmm(self.weight, flat.T, backend=self.backend).T
+        y = self._product(flat.T).T
         if self.bias is not None:
             y = y + self.bias.astype(y.dtype, copy=False)
         return y.reshape(x.shape[:-1] + (self.out_features,))
