@@ -5,25 +5,8 @@ prints the ratio peer / ours (above 1: ours is faster).
 """
 
 import argparse
-import statistics
-import time
 
-
-def median_seconds(fn, repeat=7, warmup=1):
-    """The median wall time of ``fn()`` over ``repeat`` runs, after warm-up.
-
-    It first sleeps a moment: thread pools of the previous case (OpenBLAS,
-    torch's OpenMP) spin after their work and would slow this one.
-    """
-    time.sleep(0.2)
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from wavesparse._timing import median_seconds  # noqa: F401 (re-exported)
 
 
 def print_table(title, rows):
