@@ -106,26 +106,37 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
     }
 }
 
-/* Block rows [b0, b1) of one column: y = A x, strided x and y. */
+/*
+ * Block rows [b0, b1) of one column: y = A x, strided x and y.  Up to 32 rows
+ * of a block row are summed at once, so each block is read once per 32 rows.
+ */
 WS_ISA_ATTR WS_SCALAR
 static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
-                                   int64_t bc, const IDX *indptr,
-                                   const IDX *indices, const TYPE *data,
-                                   const TYPE *x, int64_t incx, TYPE *y,
-                                   int64_t incy) {
+                                    int64_t bc, const IDX *indptr,
+                                    const IDX *indices, const TYPE *data,
+                                    const TYPE *x, int64_t incx, TYPE *y,
+                                    int64_t incy) {
+    enum { ROWS = 32 };
     for (int64_t b = b0; b < b1; ++b) {
-        for (int64_t r = 0; r < br; ++r) {
-            TYPE s = 0;
+        for (int64_t r0 = 0; r0 < br; r0 += ROWS) {
+            const int64_t rows = br - r0 < ROWS ? br - r0 : ROWS;
+            TYPE sums[ROWS] = {0};
             for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1];
                  ++p) {
-                const TYPE *a = data + p * br * bc + r * bc;
                 const TYPE *xb = x + (int64_t)indices[p] * bc * incx;
-                for (int64_t c = 0; c < bc; ++c) {
-                    s += a[c] * xb[c * incx];
+                const TYPE *block = data + (p * br + r0) * bc;
+                for (int64_t r = 0; r < rows; ++r) {
+                    const TYPE *a = block + r * bc;
+                    TYPE s = 0;
+                    for (int64_t c = 0; c < bc; ++c) {
+                        s += a[c] * xb[c * incx];
+                    }
+                    sums[r] += s;
                 }
             }
-            y[(b * br + r) * incy] = s;
+            for (int64_t r = 0; r < rows; ++r) {
+                y[(b * br + r0 + r) * incy] = sums[r];
+            }
         }
     }
 }
-
