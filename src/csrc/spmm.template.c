@@ -49,19 +49,26 @@ static void WS_NAME(ws_pack)(const TYPE *x, int64_t ldx, int64_t r0,
 #define WS_KERNEL(name) WS_KCAT(name, SUFFIX, ISUFFIX, base)
 #endif
 
-int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
-                         const TYPE *data, const ws_dense *x, ws_dense *y) {
-    if (m < 1 || x->cols != y->cols || y->rows != m) {
+/*
+ * Y = A X for CSR (block_rows = rows, br = bc = 1, csr set) or BSR: splits the
+ * (block) rows over threads by nonzeros, then either packs X panel by panel
+ * and runs the panel kernel, or runs one column at a time.
+ */
+static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
+                            int64_t bc, const IDX *indptr, const IDX *indices,
+                            const TYPE *data, const ws_dense *x, ws_dense *y) {
+    if (block_rows < 1 || br < 1 || bc < 1 || x->cols != y->cols ||
+        y->rows != block_rows * br) {
         return WS_ERR_ARGUMENT;
     }
     const int64_t n = x->cols, k = x->rows;
-    const int64_t nnz = (int64_t)indptr[m] - (int64_t)indptr[0];
-    int threads = ws_threads_for(nnz * (n < 16 ? n : 16) + m);
+    const int64_t nnz = ((int64_t)indptr[block_rows] - (int64_t)indptr[0]) * br * bc;
+    int threads = ws_threads_for(nnz * (n < 16 ? n : 16) + block_rows);
     int64_t first[257];
     if (threads > 256) {
         threads = 256;
     }
-    WS_SPLIT(IDX)(m, indptr, threads, first);
+    WS_SPLIT(IDX)(block_rows, indptr, threads, first);
     const TYPE *xd = (const TYPE *)x->data;
     TYPE *yd = (TYPE *)y->data;
     const int rowwise = x->col_stride == 1 && y->col_stride == 1 && n > 1;
@@ -87,21 +94,34 @@ int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
                                  k * (t0 + 1) / used, j0, w, panel);
 #pragma omp barrier
                 for (int t = t0; t < threads; t += used) {
-                    WS_KERNEL(ws_csr_panel)(first[t], first[t + 1], indptr,
-                                          indices, data, panel, yd + j0,
-                                          y->row_stride, w);
+                    if (csr) {
+                        WS_KERNEL(ws_csr_panel)(first[t], first[t + 1], indptr,
+                                                indices, data, panel, yd + j0,
+                                                y->row_stride, w);
+                    } else {
+                        WS_KERNEL(ws_bsr_panel)(first[t], first[t + 1], br, bc,
+                                                indptr, indices, data, panel,
+                                                yd + j0, y->row_stride, w);
+                    }
                 }
 #pragma omp barrier
             }
         } else {
             for (int t = t0; t < threads; t += used) {
                 for (int64_t j = 0; j < n; ++j) {
-                    WS_KERNEL(ws_csr_column)(first[t], first[t + 1], indptr,
-                                           indices, data,
-                                           xd + j * x->col_stride,
-                                           x->row_stride,
-                                           yd + j * y->col_stride,
-                                           y->row_stride);
+                    const TYPE *xj = xd + j * x->col_stride;
+                    TYPE *yj = yd + j * y->col_stride;
+                    if (csr) {
+                        WS_KERNEL(ws_csr_column)(first[t], first[t + 1], indptr,
+                                                 indices, data, xj,
+                                                 x->row_stride, yj,
+                                                 y->row_stride);
+                    } else {
+                        WS_KERNEL(ws_bsr_column)(first[t], first[t + 1], br, bc,
+                                                 indptr, indices, data, xj,
+                                                 x->row_stride, yj,
+                                                 y->row_stride);
+                    }
                 }
             }
         }
@@ -110,66 +130,15 @@ int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
     return WS_OK;
 }
 
+int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
+                         const TYPE *data, const ws_dense *x, ws_dense *y) {
+    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, y);
+}
+
 int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
                          const IDX *indptr, const IDX *indices,
                          const TYPE *data, const ws_dense *x, ws_dense *y) {
-    if (block_rows < 1 || br < 1 || bc < 1 || x->cols != y->cols ||
-        y->rows != block_rows * br) {
-        return WS_ERR_ARGUMENT;
-    }
-    const int64_t n = x->cols, k = x->rows;
-    const int64_t nnzb = (int64_t)indptr[block_rows] - (int64_t)indptr[0];
-    int threads = ws_threads_for(nnzb * br * bc * (n < 16 ? n : 16) + block_rows);
-    int64_t first[257];
-    if (threads > 256) {
-        threads = 256;
-    }
-    WS_SPLIT(IDX)(block_rows, indptr, threads, first);
-    const TYPE *xd = (const TYPE *)x->data;
-    TYPE *yd = (TYPE *)y->data;
-    const int rowwise = x->col_stride == 1 && y->col_stride == 1 && n > 1;
-    TYPE *panel = NULL;
-    if (rowwise) {
-        panel = (TYPE *)malloc((size_t)k * PANEL * sizeof(TYPE));
-        if (panel == NULL) {
-            return WS_ERR_NOMEM;
-        }
-    }
-#pragma omp parallel num_threads(threads)
-    {
-        int t0 = 0, used = 1;
-#ifdef _OPENMP
-        t0 = omp_get_thread_num();
-        used = omp_get_num_threads();
-#endif
-        if (rowwise) {
-            for (int64_t j0 = 0; j0 < n; j0 += PANEL) {
-                const int64_t w = n - j0 < PANEL ? n - j0 : PANEL;
-                WS_NAME(ws_pack)(xd, x->row_stride, k * t0 / used,
-                                 k * (t0 + 1) / used, j0, w, panel);
-#pragma omp barrier
-                for (int t = t0; t < threads; t += used) {
-                    WS_KERNEL(ws_bsr_panel)(first[t], first[t + 1], br, bc,
-                                          indptr, indices, data, panel,
-                                          yd + j0, y->row_stride, w);
-                }
-#pragma omp barrier
-            }
-        } else {
-            for (int t = t0; t < threads; t += used) {
-                for (int64_t j = 0; j < n; ++j) {
-                    WS_KERNEL(ws_bsr_column)(first[t], first[t + 1], br, bc,
-                                           indptr, indices, data,
-                                           xd + j * x->col_stride,
-                                           x->row_stride,
-                                           yd + j * y->col_stride,
-                                           y->row_stride);
-                }
-            }
-        }
-    }
-    free(panel);
-    return WS_OK;
+    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x, y);
 }
 
 #undef WS_NAME
