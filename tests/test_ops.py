@@ -206,3 +206,47 @@ def test_forced_opencl_without_library_says_why(monkeypatch):
     np.testing.assert_array_equal(mask, [True, False])
     pruned, mask = ops.apply_threshold(np.float32([1, 0.2]), 0.5, backend="auto")
     np.testing.assert_array_equal(mask, [True, False])
+
+
+# ---------------------------------------------------------------- selection on OpenCL
+
+@pytest.mark.parametrize("name", sorted(SPECIAL))
+def test_kth_opencl_special_values_equal_cpu(cl_session, name, dtype):
+    from wavesparse import opencl
+    if dtype == np.float64 and not opencl.session().device.has_fp64:
+        pytest.skip("the OpenCL device has no fp64")
+    w = SPECIAL[name].astype(dtype)
+    for k in sorted({0, w.size // 2, w.size - 1}):
+        assert ops.rank_magnitude(w, k, "opencl") == ops.rank_magnitude(w, k, "cpu")
+
+
+@pytest.mark.parametrize("n", [1, 255, 257, 3_000_017])
+def test_kth_opencl_sizes_and_many_arrays(cl_session, n):
+    rng = np.random.default_rng(n)
+    w = (rng.standard_normal(n) * rng.choice([1e-3, 1.0, 1e3], n)).astype(np.float32)
+    for k in sorted({0, n // 3, n - 1}):
+        assert ops.rank_magnitude(w, k, "opencl") == ops.rank_magnitude(w, k, "cpu")
+    parts = [w[: n // 2], np.asfortranarray(rng.standard_normal((7, 5)).astype(np.float32))]
+    total = sum(p.size for p in parts)
+    assert ops.rank_magnitude(parts, total // 2, "opencl") == ops.rank_magnitude(
+        parts, total // 2, "cpu")
+
+
+def test_kth_opencl_refuses_nan_before_any_kernel(cl_session):
+    from wavesparse import _opencl
+    w = np.ones(1000, np.float32)
+    w[3] = np.nan
+    before = _opencl.live_objects()
+    with pytest.raises(ValueError, match="w holds NaN"):
+        ops.kth_magnitude(w, 5, backend="opencl")
+    assert _opencl.live_objects()["buffers"] == before["buffers"]
+
+
+def test_pruner_on_opencl_equals_cpu(cl_session):
+    from wavesparse import MagnitudePruner
+    w = np.random.default_rng(3).standard_normal((300, 200)).astype(np.float32)
+    w[::7] = 0.25  # ties at the threshold
+    on_device = MagnitudePruner(0.8, backend="opencl").prune_layer(w)
+    on_cpu = MagnitudePruner(0.8, backend="cpu").prune_layer(w)
+    np.testing.assert_array_equal(on_device[1], on_cpu[1])
+    np.testing.assert_array_equal(on_device[0], on_cpu[0])

@@ -156,3 +156,61 @@ class DeviceMatrix:
 def spmm(kind, data, indices, indptr, blocksize, shape, X):
     """``A @ X`` on the device for CSR/BSR parts (X 2-D, dtypes checked)."""
     return DeviceMatrix(kind, data, indices, indptr, blocksize, shape).matmul(X)
+
+
+# Radix selection: 11-bit digits from the top (11/10/10 for float32's 31-bit
+# keys, 11/11/11/10/10/10 for float64's 63), a 2048-bin histogram per pass.
+SELECT_BINS = 2048
+
+
+def _digits(key_bits):
+    widths, left = [], key_bits
+    passes = -(-key_bits // 11)
+    for i in range(passes):
+        width = -(-left // (passes - i))
+        widths.append(width)
+        left -= width
+    return widths
+
+
+def kth_magnitude(arrays, k):
+    """``(value, n_below, n_equal)`` like wavesparse.ops.rank_magnitude, with the
+    histogram passes on the device; each array is uploaded once, never joined.
+    """
+    session = opencl.session()
+    dtype = arrays[0].dtype
+    program = opencl.get_program(session, "select.cl", real_options(session, dtype)
+                                 + " -DBINS=%d" % SELECT_BINS)
+    key_bits = 31 if dtype == np.float32 else 63
+    key_type = np.uint32 if dtype == np.float32 else np.uint64
+    rank = k
+    buffers = []
+    for a in arrays:
+        if a.size > (1 << 31) - 1:
+            raise ValueError("an array of %d elements exceeds the OpenCL kernels' "
+                             "2**31 - 1 per array" % a.size)
+        buffers.append((upload(session, a.ravel(order="K")), a.size))
+    hist = _opencl.Buffer(session.context, SELECT_BINS * 4)
+    counts = np.empty(SELECT_BINS, np.uint32)
+    kernel = _opencl.Kernel(program, "radix_histogram")
+    prefix, consumed = 0, 0
+    for width in _digits(key_bits):
+        shift = key_bits - consumed - width
+        total = np.zeros(SELECT_BINS, np.int64)
+        for buffer, n in buffers:
+            hist.fill(session.queue, np.uint32(0))
+            for i, arg in enumerate([buffer, np.uint32(n), np.int32(consumed == 0),
+                                     key_type(prefix), np.uint32(key_bits - consumed),
+                                     np.uint32(shift), hist]):
+                kernel.set_arg(i, arg)
+            kernel.enqueue(session.queue, (grid_size(session, n),), (local_size(session),))
+            hist.read(session.queue, counts)
+            total += counts
+        below = np.cumsum(total)
+        bucket = int(np.searchsorted(below, k, side="right"))
+        k -= int(below[bucket - 1]) if bucket else 0
+        prefix = (prefix << width) | bucket
+        consumed += width
+        remaining = int(total[bucket])
+    value = np.array([prefix], dtype=key_type).view(dtype)[0]
+    return value, rank - k, remaining

@@ -53,7 +53,7 @@ def _weights_list(w, name):
     return [check.float_array(w, name)]
 
 
-def kth_magnitude(w, k):
+def kth_magnitude(w, k, backend="auto"):
     """The k-th smallest magnitude (0-based) of one array or of many together.
 
     Exactly ``np.partition(np.abs(w).ravel(), k)[k]`` (over the concatenation
@@ -68,6 +68,9 @@ def kth_magnitude(w, k):
         (one float64 copy of them).
     k : int
         Rank, ``0 <= k < n`` where ``n`` is the total number of elements.
+    backend : {"auto", "cpu", "opencl"}
+        On OpenCL the histogram passes run on the device (``kernels/select.cl``),
+        each array uploaded once and never joined on the host.
 
     Returns
     -------
@@ -90,11 +93,11 @@ def kth_magnitude(w, k):
     >>> kth_magnitude([np.float32([5, 1]), np.float32([[-4], [2]])], 2)
     (np.float32(4.0), 1)
     """
-    value, _, n_equal = rank_magnitude(w, k)
+    value, _, n_equal = rank_magnitude(w, k, backend)
     return value, n_equal
 
 
-def rank_magnitude(w, k):
+def rank_magnitude(w, k, backend="cpu"):
     """Like :func:`kth_magnitude`, also counting the smaller magnitudes.
 
     Returns
@@ -119,6 +122,12 @@ def rank_magnitude(w, k):
     if len({a.dtype for a in arrays}) > 1:
         arrays = [a.astype(np.float64, copy=False) for a in arrays]
     views = [check.flat_view(a)[0] for a in arrays if a.size]
+    if _use_opencl(backend, n):
+        if _convert.any_nan(views):
+            raise ValueError("w holds NaN; pruning and packing need finite or "
+                             "infinite values, not NaN")
+        from wavesparse import _opencl_ops
+        return _opencl_ops.kth_magnitude([a for a in arrays if a.size], k)
     return _select.kth_magnitude(views, k, "w")
 
 

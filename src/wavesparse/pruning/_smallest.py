@@ -20,7 +20,7 @@ def _strictly_above(value, dtype):
     return t
 
 
-def prune_smallest(arrays, k, priors=None):
+def prune_smallest(arrays, k, priors=None, backend="cpu"):
     """``[(pruned, mask), ...]`` with exactly ``max(k, already pruned)`` zeroed.
 
     Parameters
@@ -31,6 +31,8 @@ def prune_smallest(arrays, k, priors=None):
         How many elements to prune over all arrays together.
     priors : list of (ndarray of bool or None), optional
         Masks of an earlier step (True = kept); what they pruned stays pruned.
+    backend : {"auto", "cpu", "opencl"}
+        Where the selection and the masks run.
     """
     priors = priors or [None] * len(arrays)
     effective = [a if p is None else np.where(p, a, a.dtype.type(0))
@@ -39,9 +41,9 @@ def prune_smallest(arrays, k, priors=None):
     if k <= n_prior:
         return [(e.copy(), np.ones(e.shape, bool) if p is None else p.copy())
                 for e, p in zip(effective, priors)]
-    value, n_below, n_equal = ops.rank_magnitude(effective, k - 1)
+    value, n_below, n_equal = ops.rank_magnitude(effective, k - 1, backend)
     results = [list(ops.apply_threshold(e, _strictly_above(value, e.dtype),
-                                        backend="cpu")) if e.size
+                                        backend=backend)) if e.size
                else [e.copy(), np.ones(e.shape, bool)] for e in effective]
     ties_pruned = k - n_below
     if ties_pruned < n_equal:

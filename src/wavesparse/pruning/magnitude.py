@@ -64,6 +64,9 @@ class MagnitudePruner:
     include, exclude : list of str, optional
         Glob patterns choosing the layers :meth:`prune_model` prunes; by
         default every tensor of rank >= 2 (biases and norms stay dense).
+    backend : {"auto", "cpu", "opencl"}
+        Where the threshold selection and the masks run (see
+        :mod:`wavesparse.ops`); the result is the same.
 
     Attributes
     ----------
@@ -84,8 +87,10 @@ class MagnitudePruner:
     0.5
     """
 
-    def __init__(self, sparsity, scope="local", include=None, exclude=None):
+    def __init__(self, sparsity, scope="local", include=None, exclude=None,
+                 backend="auto"):
         self.sparsity = check.fraction(sparsity, "sparsity")
+        self.backend = check.backend_name(backend)
         if scope not in ("local", "global"):
             raise ValueError("scope must be 'local' or 'global', got %r" % (scope,))
         self.scope = scope
@@ -123,7 +128,7 @@ class MagnitudePruner:
         target = self.sparsity if sparsity is None else check.fraction(sparsity, "sparsity")
         prior = None if mask is None else self._mask(mask, w.shape, "mask")
         k = int(round(target * w.size))
-        ((pruned, kept),) = prune_smallest([w], k, [prior])
+        ((pruned, kept),) = prune_smallest([w], k, [prior], self.backend)
         self.history.append(self._record(
             "layer", target, {None: (w, pruned, kept)}, k))
         return pruned, kept
@@ -171,7 +176,7 @@ class MagnitudePruner:
         if self.scope == "global":
             k = int(round(target * sum(a.size for a in arrays.values())))
             results = prune_smallest(list(arrays.values()), k,
-                                     [priors[n] for n in names])
+                                     [priors[n] for n in names], self.backend)
             for n, (pruned, kept) in zip(names, results):
                 out[n], out_masks[n] = pruned, kept
                 details[n] = (arrays[n], pruned, kept)
@@ -179,7 +184,8 @@ class MagnitudePruner:
             k = 0
             for n in names:
                 k_layer = int(round(target * arrays[n].size))
-                ((pruned, kept),) = prune_smallest([arrays[n]], k_layer, [priors[n]])
+                ((pruned, kept),) = prune_smallest([arrays[n]], k_layer, [priors[n]],
+                                                   self.backend)
                 out[n], out_masks[n] = pruned, kept
                 details[n] = (arrays[n], pruned, kept)
                 k += k_layer
