@@ -61,7 +61,7 @@ def apply_threshold(w, t):
     out = _opencl.Buffer(session.context, flat.nbytes, "w")
     mask_buffer = _opencl.Buffer(session.context, n, "w")
     kernel.set_arg(0, src)
-    kernel.set_arg(1, w.dtype.type(t))
+    kernel.set_arg(1, w.dtype.type(t))  # t is already in w's dtype's range
     kernel.set_arg(2, out)
     kernel.set_arg(3, mask_buffer)
     kernel.set_arg(4, np.uint32(n))

@@ -42,6 +42,13 @@ def real_scalar(value, name):
     return value
 
 
+def threshold_for(value, dtype):
+    """A threshold as the weights' dtype sees it (past float32's range: inf),
+    returned as a Python float the C kernels can take without overflow."""
+    with np.errstate(over="ignore"):
+        return float(np.dtype(dtype).type(value))
+
+
 def index(value, name):
     """An integer (int or numpy integer) as a Python int."""
     if isinstance(value, (bool, np.bool_)):

@@ -83,7 +83,8 @@ def to_csr(dense, threshold=None, mask=None, *, _index_limit=_INT32_MAX):
         raise ValueError("pass threshold or mask, not both")
     keep, t, mask_view = "nonzero", 0.0, None
     if threshold is not None:
-        keep, t = "above", check.real_scalar(threshold, "threshold")
+        keep, t = "above", check.threshold_for(check.real_scalar(threshold, "threshold"),
+                                               dense.dtype)
     elif mask is not None:
         mask_array = np.asarray(mask)
         if mask_array.shape != dense.shape:

@@ -172,7 +172,7 @@ def apply_threshold(w, t, backend="auto"):
     (array([ 0., -2.,  1.]), array([False,  True,  True]))
     """
     w = check.float_array(w, "w")
-    t = check.real_scalar(t, "t")
+    t = check.threshold_for(check.real_scalar(t, "t"), w.dtype)
     if w.size == 0:
         return w.copy(), np.zeros(w.shape, dtype=bool)
     if _use_opencl(backend, w.size):
