@@ -13,7 +13,6 @@ wavesparse 0.1.0
 """
 
 import argparse
-import fnmatch
 import json
 import os
 import sys
@@ -24,7 +23,7 @@ import numpy as np
 import wavesparse
 from wavesparse import formats, io, report
 from wavesparse._timing import median_seconds
-from wavesparse.pruning import GradualPruner, MagnitudePruner, StructuredPruner
+from wavesparse.pruning import GradualPruner, MagnitudePruner, StructuredPruner, layer_choice
 
 EXIT_USAGE = 2
 
@@ -94,38 +93,18 @@ def _write_json(path, payload, out):
             os.remove(tmp)
 
 
-def _prunable(name, value):
-    return (not hasattr(value, "format") and np.asarray(value).dtype.kind == "f"
-            and np.ndim(value) >= 2)
-
-
 def _choose(tensors, include, exclude):
-    """(chosen names, {name: why it stays dense}) following the CLI's rule."""
-    names = list(tensors)
-    for kind, patterns in (("--include", include), ("--exclude", exclude)):
-        for pattern in patterns or ():
-            if not fnmatch.filter(names, pattern):
-                raise UsageError("%s pattern %r matches no tensor name" % (kind, pattern))
-    left = {}
-    chosen = []
-    for name in names:
-        value = tensors[name]
-        if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
-            left[name] = "not included"
-        elif any(fnmatch.fnmatchcase(name, p) for p in exclude or ()):
-            left[name] = "excluded"
-        elif np.asarray(value).dtype.kind != "f":
-            if include:
-                raise UsageError("tensor %r matches --include but holds %s, not floats"
-                                 % (name, np.asarray(value).dtype))
-            left[name] = "not float: kept"
-        elif not include and np.ndim(value) < 2:
-            left[name] = "1-D: kept dense"
-        else:
-            chosen.append(name)
+    """(chosen names, {name: why it stays as it is}) by pruning.layer_choice."""
+    try:
+        choice = layer_choice(tensors, include, exclude)
+    except ValueError as exc:
+        raise UsageError(str(exc).replace("include pattern", "--include pattern")
+                         .replace("exclude pattern", "--exclude pattern")
+                         .replace("matches include", "matches --include"))
+    chosen = [name for name, why in choice.items() if why is None]
     if not chosen:
         raise UsageError("no tensor to prune: every tensor is excluded, 1-D or not float")
-    return chosen, left
+    return chosen, {name: why for name, why in choice.items() if why is not None}
 
 
 def _pack(name, pruned, layout, block):

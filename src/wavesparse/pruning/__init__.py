@@ -8,8 +8,8 @@ Examples
 """
 
 from wavesparse.pruning.gradual import GradualPruner
-from wavesparse.pruning.magnitude import MagnitudePruner, select_layers
+from wavesparse.pruning.magnitude import MagnitudePruner, layer_choice, select_layers
 from wavesparse.pruning.structured import StructuredPruner, propagate
 
 __all__ = ["MagnitudePruner", "StructuredPruner", "GradualPruner", "propagate",
-           "select_layers"]
+           "layer_choice", "select_layers"]
