@@ -31,9 +31,16 @@ def local_size(session):
 
 
 def grid_size(session, n):
-    """A 1-D global size for a grid-stride kernel over n elements."""
+    """A 1-D global size for a grid-stride kernel over n elements.
+
+    On a GPU a few work-groups per compute unit loop over the data; a CPU
+    device (PoCL) vectorises across the work-items of a group, not along a
+    work-item's loop, so there every element gets its own work-item.
+    """
     local = local_size(session)
-    groups = min(-(-n // local), session.device.compute_units * GROUPS_PER_UNIT)
+    groups = -(-n // local)
+    if session.device.is_gpu:
+        groups = min(groups, session.device.compute_units * GROUPS_PER_UNIT)
     return max(groups, 1) * local
 
 
@@ -54,19 +61,7 @@ def apply_threshold(w, t):
     session = opencl.session()
     order = "F" if (w.flags.f_contiguous and not w.flags.c_contiguous) else "C"
     flat = w.ravel(order=order)
-    program = opencl.get_program(session, "mask.cl",
-                                 real_options(session, w.dtype))
-    kernel = _opencl.Kernel(program, "apply_threshold")
-    src = upload(session, flat)
-    out = _opencl.Buffer(session.context, flat.nbytes, "w")
-    mask_buffer = _opencl.Buffer(session.context, n, "w")
-    kernel.set_arg(0, src)
-    kernel.set_arg(1, w.dtype.type(t))  # t is already in w's dtype's range
-    kernel.set_arg(2, out)
-    kernel.set_arg(3, mask_buffer)
-    kernel.set_arg(4, np.uint32(n))
-    kernel.enqueue(session.queue, (grid_size(session, n),),
-                   (local_size(session),))
+    out, mask_buffer = threshold_buffer(session, upload(session, flat), n, w.dtype, t)
     pruned = np.empty(n, dtype=w.dtype)
     mask = np.empty(n, dtype=np.bool_)
     out.read(session.queue, pruned)
@@ -74,6 +69,19 @@ def apply_threshold(w, t):
     return pruned.reshape(w.shape, order=order), mask.reshape(w.shape, order=order)
 
 
+def threshold_buffer(session, source, n, dtype, t):
+    """Device buffers (pruned, mask) of n elements of ``source``: |w| >= t kept."""
+    program = opencl.get_program(session, "mask.cl", real_options(session, dtype))
+    kernel = _opencl.Kernel(program, "apply_threshold")
+    out = _opencl.Buffer(session.context, n * dtype.itemsize)
+    mask_buffer = _opencl.Buffer(session.context, n)
+    kernel.set_arg(0, source)
+    kernel.set_arg(1, dtype.type(t))  # t is already in the dtype's range
+    kernel.set_arg(2, out)
+    kernel.set_arg(3, mask_buffer)
+    kernel.set_arg(4, np.uint32(n))
+    opencl.launch(session, kernel, (grid_size(session, n),), (local_size(session),))
+    return out, mask_buffer
 
 def index_option(indices):
     return " -DINDEX=%s" % ("long" if indices.dtype == np.int64 else "int")
@@ -148,7 +156,7 @@ class DeviceMatrix:
                 global_size = (-(-n // self.wave) * self.wave, m)
         for i, arg in enumerate(args):
             kernel.set_arg(i, arg)
-        kernel.enqueue(self.session.queue, global_size, local)
+        opencl.launch(self.session, kernel, global_size, local)
         out.read(self.session.queue, y)
         return np.asfortranarray(y) if (X.flags.f_contiguous and not X.flags.c_contiguous) else y
 
@@ -178,18 +186,22 @@ def kth_magnitude(arrays, k):
     histogram passes on the device; each array is uploaded once, never joined.
     """
     session = opencl.session()
-    dtype = arrays[0].dtype
-    program = opencl.get_program(session, "select.cl", real_options(session, dtype)
-                                 + " -DBINS=%d" % SELECT_BINS)
-    key_bits = 31 if dtype == np.float32 else 63
-    key_type = np.uint32 if dtype == np.float32 else np.uint64
-    rank = k
     buffers = []
     for a in arrays:
         if a.size > (1 << 31) - 1:
             raise ValueError("an array of %d elements exceeds the OpenCL kernels' "
                              "2**31 - 1 per array" % a.size)
         buffers.append((upload(session, a.ravel(order="K")), a.size))
+    return select_in_buffers(session, buffers, arrays[0].dtype, k)
+
+
+def select_in_buffers(session, buffers, dtype, k):
+    """Radix selection over device buffers [(buffer, n), ...] of one dtype."""
+    program = opencl.get_program(session, "select.cl", real_options(session, dtype)
+                                 + " -DBINS=%d" % SELECT_BINS)
+    key_bits = 31 if dtype == np.float32 else 63
+    key_type = np.uint32 if dtype == np.float32 else np.uint64
+    rank = k
     hist = _opencl.Buffer(session.context, SELECT_BINS * 4)
     counts = np.empty(SELECT_BINS, np.uint32)
     kernel = _opencl.Kernel(program, "radix_histogram")
@@ -203,7 +215,12 @@ def kth_magnitude(arrays, k):
                                      key_type(prefix), np.uint32(key_bits - consumed),
                                      np.uint32(shift), hist]):
                 kernel.set_arg(i, arg)
-            kernel.enqueue(session.queue, (grid_size(session, n),), (local_size(session),))
+            # A few groups per compute unit, whatever the device: each group
+            # clears and merges its 2048 bins once.
+            groups = min(-(-n // local_size(session)),
+                         session.device.compute_units * GROUPS_PER_UNIT)
+            opencl.launch(session, kernel, (groups * local_size(session),),
+                          (local_size(session),))
             hist.read(session.queue, counts)
             total += counts
         below = np.cumsum(total)

@@ -40,7 +40,18 @@ def _over(matrix_type, parts, shape, **kwargs):
     return result
 
 
-def to_csr(dense, threshold=None, mask=None, *, _index_limit=_INT32_MAX):
+def _on_device(backend, matrix):
+    """Whether this conversion runs on OpenCL; NaN is refused before any kernel."""
+    from wavesparse import ops
+    if not ops._use_opencl(backend, matrix.size) or matrix.size == 0:
+        return False
+    if _convert.any_nan([matrix]):
+        raise ValueError("dense holds NaN; pruning and packing need finite or "
+                         "infinite values, not NaN")
+    return True
+
+
+def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=_INT32_MAX):
     """A dense matrix as a ``scipy.sparse.csr_array``, optionally pruning it.
 
     One parallel pass counts each row's nonzeros, a second fills the arrays;
@@ -54,6 +65,10 @@ def to_csr(dense, threshold=None, mask=None, *, _index_limit=_INT32_MAX):
         Keep only elements with ``|w| >= threshold``.
     mask : array_like of bool, optional
         Keep only elements where ``mask`` is true; same shape as ``dense``.
+    backend : {"auto", "cpu", "opencl"}
+        On OpenCL (``kernels/convert.cl``): counts per row, a scan, an ordered
+        fill; the same arrays bit for bit.  ``"auto"`` uses OpenCL only for a
+        GPU and at least ``wavesparse.ops.AUTO_OPENCL_MIN`` elements.
 
     Returns
     -------
@@ -97,6 +112,13 @@ def to_csr(dense, threshold=None, mask=None, *, _index_limit=_INT32_MAX):
         idx = index_dtype(max(matrix.shape), _index_limit)
         parts = (np.empty(0, dense.dtype), np.empty(0, idx),
                  np.zeros(matrix.shape[0] + 1, idx))
+    elif _on_device(backend, matrix):
+        from wavesparse import _opencl_formats, opencl
+        from wavesparse._opencl_ops import upload
+        session = opencl.session()
+        parts = _opencl_formats.csr_parts(
+            session, upload(session, matrix), matrix.shape, matrix.dtype, keep, t,
+            None if mask_view is None else mask_view, _index_limit)
     else:
         parts = _convert.csr_parts(matrix, keep, t, mask_view, _index_limit,
                                    "dense")
@@ -116,7 +138,7 @@ def _blocksize(blocksize):
     return r, c
 
 
-def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, *,
+def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto", *,
            _index_limit=_INT32_MAX):
     """A dense matrix as a ``scipy.sparse.bsr_array`` of R x C blocks.
 
@@ -138,6 +160,10 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, *,
         (and nonzero); ``None`` keeps every block with a nonzero.
     threshold : float
         The norm threshold.
+    backend : {"auto", "cpu", "opencl"}
+        On OpenCL (``kernels/convert.cl``): a flag per block, a scan per block
+        row, the blocks copied; the same arrays bit for bit.  ``"auto"`` as
+        for :func:`to_csr`.
 
     Returns
     -------
@@ -174,6 +200,17 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, *,
         idx = index_dtype(max(shape[0] // r, shape[1] // c), _index_limit)
         parts = (np.empty((0, r, c), dense.dtype), np.empty(0, idx),
                  np.zeros(shape[0] // r + 1, idx))
+    elif _on_device(backend, matrix):
+        from wavesparse import _opencl_formats, opencl
+        from wavesparse._opencl_ops import upload
+        session = opencl.session()
+        padded = matrix
+        if shape != matrix.shape:
+            padded = np.zeros(shape, matrix.dtype)
+            padded[:rows, :cols] = matrix
+        parts = _opencl_formats.bsr_parts(session, upload(session, padded), shape,
+                                          matrix.dtype, (r, c), norm or "nonzero", t,
+                                          _index_limit)
     else:
         parts = _convert.bsr_parts(matrix, r, c, norm or "nonzero", t,
                                    _index_limit, "dense")

@@ -1,0 +1,164 @@
+"""DeviceArray: weights uploaded once, then pruned, packed and multiplied on
+the OpenCL device.
+
+Examples
+--------
+>>> import numpy as np
+>>> from wavesparse import opencl
+>>> from wavesparse.device import DeviceArray
+>>> ok, _ = opencl.available()
+>>> w = np.arange(1.0, 9.0, dtype=np.float32).reshape(2, 4)
+>>> d = DeviceArray(w) if ok else None
+>>> d.prune(0.5).to_csr().toarray() if ok else np.where(w > 4, w, 0)
+array([[0., 0., 0., 0.],
+       [5., 6., 7., 8.]], dtype=float32)
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from wavesparse import _convert, _opencl_formats, _opencl_ops, opencl
+from wavesparse import _validate as check
+from wavesparse.formats import _INT32_MAX, _blocksize, _over
+
+__all__ = ["DeviceArray"]
+
+
+class DeviceArray:
+    """A float32/float64 array held in an OpenCL buffer (C order).
+
+    Parameters
+    ----------
+    w : array_like
+        float32 or float64, any shape and memory order, no NaN; uploaded once.
+
+    Raises
+    ------
+    OpenCLUnavailable
+        Where no OpenCL device can be used.
+    ValueError
+        For NaN (checked before anything is uploaded), other dtypes, empty
+        arrays or more than 2**31 - 1 elements.
+    """
+
+    def __init__(self, w):
+        w = check.float_array(w, "w")
+        if w.size == 0 or w.size > (1 << 31) - 1:
+            raise ValueError("w must have 1 to 2**31 - 1 elements, got %d" % w.size)
+        self.session = opencl.session()
+        if w.dtype == np.float64:
+            _opencl_ops.real_options(self.session, w.dtype)  # raises without fp64
+        self.shape, self.dtype, self.size = w.shape, w.dtype, w.size
+        view, _ = check.flat_view(w)
+        if _convert.any_nan([view]):
+            raise ValueError("w holds NaN; pruning and packing need finite or "
+                             "infinite values, not NaN")
+        self.buffer = _opencl_ops.upload(self.session, np.ascontiguousarray(w))
+
+    @classmethod
+    def _wrap(cls, session, buffer, shape, dtype):
+        """A DeviceArray over a buffer a kernel filled (nothing uploaded)."""
+        self = cls.__new__(cls)
+        self.session, self.buffer = session, buffer
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self.size = int(np.prod(self.shape))
+        return self
+
+    def download(self):
+        """The array, read back from the device.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import opencl
+        >>> from wavesparse.device import DeviceArray
+        >>> ok, _ = opencl.available()
+        >>> DeviceArray(np.eye(2)).download() if ok else np.eye(2)
+        array([[1., 0.],
+               [0., 1.]])
+        """
+        out = np.empty(self.shape, self.dtype)
+        self.buffer.read(self.session.queue, out)
+        return out
+
+    def rank_magnitude(self, k):
+        """``(value, n_below, n_equal)`` of the k-th smallest |w|, on the device."""
+        k = check.index(k, "k")
+        if not 0 <= k < self.size:
+            raise ValueError("k must be in [0, %d), got %d" % (self.size, k))
+        return _opencl_ops.select_in_buffers(self.session, [(self.buffer, self.size)],
+                                             self.dtype, k)
+
+    def threshold(self, t):
+        """``(pruned DeviceArray, mask ndarray)`` keeping |w| >= t, on the device."""
+        t = check.threshold_for(check.real_scalar(t, "t"), self.dtype)
+        out, mask_buffer = _opencl_ops.threshold_buffer(self.session, self.buffer,
+                                                        self.size, self.dtype, t)
+        mask = np.empty(self.shape, np.bool_)
+        mask_buffer.read(self.session.queue, mask.view(np.uint8))
+        return DeviceArray._wrap(self.session, out, self.shape, self.dtype), mask
+
+    def prune(self, sparsity):
+        """Zero exactly ``round(sparsity * n)`` smallest magnitudes.
+
+        The threshold is selected and applied on the device; only when the
+        threshold magnitude is shared by kept and pruned weights are the
+        values read back to break the tie by position (as
+        :class:`wavesparse.MagnitudePruner` does).
+
+        Returns
+        -------
+        DeviceArray
+        """
+        sparsity = check.fraction(sparsity, "sparsity")
+        k = int(round(sparsity * self.size))
+        if k == 0:
+            return self
+        value, n_below, n_equal = self.rank_magnitude(k - 1)
+        if k - n_below < n_equal:
+            from wavesparse.pruning._smallest import prune_smallest
+            ((pruned, _),) = prune_smallest([self.download()], k)
+            return DeviceArray(pruned)
+        from wavesparse.pruning._smallest import _strictly_above
+        return self.threshold(_strictly_above(value, self.dtype))[0]
+
+    def _matrix_shape(self):
+        if len(self.shape) == 1:
+            return (1, self.shape[0])
+        return (self.shape[0], self.size // self.shape[0])
+
+    def to_csr(self, threshold=None, *, _index_limit=_INT32_MAX):
+        """The array (as the matrix (shape[0], rest)) packed to CSR on the device."""
+        keep, t = "nonzero", 0.0
+        if threshold is not None:
+            keep = "above"
+            t = check.threshold_for(check.real_scalar(threshold, "threshold"), self.dtype)
+        shape = self._matrix_shape()
+        parts = _opencl_formats.csr_parts(self.session, self.buffer, shape, self.dtype,
+                                          keep, t, None, _index_limit)
+        return _over(sp.csr_array, parts, shape)
+
+    def to_bsr(self, blocksize, norm=None, threshold=0.0, *, _index_limit=_INT32_MAX):
+        """The matrix packed to BSR on the device; the block must divide it."""
+        r, c = _blocksize(blocksize)
+        shape = self._matrix_shape()
+        if shape[0] % r or shape[1] % c:
+            raise ValueError("blocksize %s does not divide the shape %s"
+                             % ((r, c), shape))
+        if norm not in (None, "l1", "l2"):
+            raise ValueError("norm must be None, 'l1' or 'l2', got %r" % (norm,))
+        parts = _opencl_formats.bsr_parts(self.session, self.buffer, shape, self.dtype,
+                                          (r, c), norm or "nonzero",
+                                          check.real_scalar(threshold, "threshold"),
+                                          _index_limit)
+        return _over(sp.bsr_array, parts, shape, blocksize=(r, c))
+
+    def sparse_linear(self, format="csr", blocksize=16):
+        """A :class:`wavesparse.SparseLinear` on OpenCL over this array's
+        nonzeros: packed here, its weights uploaded once for every product."""
+        from wavesparse.layers import SparseLinear
+        packed = self.to_csr() if format == "csr" else self.to_bsr(blocksize)
+        return SparseLinear(packed, backend="opencl")
+
+    def __repr__(self):
+        return "<DeviceArray %s %s on %r>" % (self.dtype, self.shape, self.session.device.name)
