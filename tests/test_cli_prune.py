@@ -142,7 +142,8 @@ def test_bench_and_demo():
     assert "np.partition" in done.stdout and "ratio" in done.stdout
     done = run("demo")
     assert done.returncode == 0, done.stderr
-    for part in ("1. Magnitude", "2. Structured", "3. Gradual", "4. Sparse x dense", "5. Memory"):
+    for part in ("1. Magnitude", "2. Structured", "3. Gradual", "4. Sparse x dense", "5. Memory",
+                 "6. Gradual pruning during training"):
         assert part in done.stdout
 
 

@@ -1,5 +1,6 @@
 """``wavesparse demo``: the original design's five demos, measured, on
-built-in data (seeded random weights), in well under a minute.
+built-in data (seeded random weights), and a training loop that prunes a real
+digits MLP gradually, in well under a minute.
 
 Examples
 --------
@@ -95,8 +96,36 @@ def memory_demo(out, sparsity=0.9, rng=None):
              100 * (1 - sparse_total / dense_total)), file=out)
 
 
+def training_demo(out):
+    """Gradual pruning of the digits MLP during training (needs scikit-learn)."""
+    _title(out, "6. Gradual pruning during training: digits MLP 64-256-128-10 to 90%")
+    try:
+        from threadpoolctl import threadpool_limits
+        from wavesparse.quality import mlp
+        data = mlp.load("digits")
+    except ImportError as exc:
+        print("skipped: needs the quality extra (pip install 'wavesparse[quality]'): %s"
+              % exc, file=out)
+        return
+    with threadpool_limits(1):
+        dense = mlp.train_dense(data, seed=0, epochs=20)
+        print("dense after 20 epochs: %.1f%% test accuracy" % (100 * mlp.accuracy(dense, data)),
+              file=out)
+        print("pruning steps (twice an epoch, 0 -> 90%% over 7 of 10 epochs; %d steps an "
+              "epoch):" % mlp.steps_per_epoch(data), file=out)
+        print("%6s %9s %9s" % ("step", "sparsity", "accuracy"), file=out)
+
+        def report(model, step, target):
+            print("%6d %8.1f%% %8.1f%%" % (step, 100 * mlp.sparsity(model),
+                                           100 * mlp.accuracy(model, data)), file=out)
+
+        final = mlp.gradual(dense, data, 0.9, 10, seed=0, on_prune=report)
+    print("after 10 epochs of gradual pruning: 90.0%% sparse, %.1f%% test accuracy"
+          % (100 * final), file=out)
+
+
 def run(out):
-    """Run the five demos, printing to ``out``; returns 0."""
+    """Run the demos, printing to ``out``; returns 0."""
     start = time.perf_counter()
     rng = np.random.default_rng(0)
     magnitude_demo(out, rng)
@@ -104,5 +133,6 @@ def run(out):
     schedule_demo(out)
     product_demo(out, rng)
     memory_demo(out, rng=rng)
+    training_demo(out)
     print("\nDone in %.1f s." % (time.perf_counter() - start), file=out)
     return 0

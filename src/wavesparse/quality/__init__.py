@@ -1,0 +1,15 @@
+"""Quality harnesses: what pruning costs in accuracy, measured on real data.
+
+:mod:`wavesparse.quality.mlp` trains scikit-learn MLPs on real handwritten
+digits and prunes them with wavesparse; :mod:`wavesparse.quality.minilm`
+runs the all-MiniLM-L6-v2 sentence encoder in numpy and scores it on
+human-rated word and document similarity.  Both need the ``quality`` extra.
+
+Examples
+--------
+>>> from wavesparse import quality
+>>> sorted(quality.__all__)
+['minilm', 'mlp']
+"""
+
+__all__ = ["mlp", "minilm"]

