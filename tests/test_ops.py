@@ -251,3 +251,23 @@ def test_pruner_on_opencl_equals_cpu(cl_session):
     on_cpu = MagnitudePruner(0.8, backend="cpu").prune_layer(w)
     np.testing.assert_array_equal(on_device[1], on_cpu[1])
     np.testing.assert_array_equal(on_device[0], on_cpu[0])
+
+
+@pytest.mark.parametrize("dtype_", [np.float32, np.float64])
+def test_kth_sample_guided_pass_and_its_fallbacks(dtype_):
+    # Large enough for the sampled first pass; a cluster between the sampled
+    # runs, and half zeros, make the sample wrong or the range too wide: the
+    # result must not depend on which path was taken.
+    rng = np.random.default_rng(9)
+    n = 4_000_000
+    w = rng.standard_normal(n).astype(dtype_)
+    for k in (0, n // 10, n // 2, n - 1):
+        assert ops.kth_magnitude(w, k) == oracle_kth([w], k)
+    clustered = w.copy()
+    clustered[2_040_000:2_090_000] = dtype_(0.6744897)  # between two sampled runs
+    sorted_w = np.sort(w)
+    half_zero = w.copy()
+    half_zero[::2] = 0
+    for case in (clustered, sorted_w, half_zero):
+        for k in (n // 2 - 1, n // 2, (3 * n) // 4):
+            assert ops.kth_magnitude(case, k) == oracle_kth([case], k)
