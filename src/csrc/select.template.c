@@ -265,22 +265,20 @@ static int WS_NAME(ws_first_pass)(const ws_view *views, size_t count,
             int64_t length, stride;
             while (ws_segment_next(&cursor, sizeof(TYPE), &first, &length, &stride)) {
                 const int64_t step = stride * (int64_t)sizeof(TYPE);
-                /*
-                 * Branch-free: every element is written at f, and f moves on
-                 * only past those in range, while there is room (the last
-                 * slot is a scratch slot).
-                 */
                 for (int64_t i = 0; i < length; ++i) {
                     const char *element = first + i * step;
                     const KEY_T key = WS_NAME(ws_key)(element);
                     const KEY_T digit = key >> shift;
-                    const int in_range = (KEY_T)(digit - lo) <= span;
-                    const int room = f < cap - 1;
                     top = key > top ? key : top;
                     hist[digit] += 1;
-                    memcpy(region + f, element, sizeof(TYPE));
-                    f += in_range & room;
-                    spilled |= in_range & !room;
+                    if ((KEY_T)(digit - lo) <= span) {
+                        if (f < cap) {
+                            memcpy(region + f, element, sizeof(TYPE));
+                            f += 1;
+                        } else {
+                            spilled = 1;
+                        }
+                    }
                 }
             }
             for (size_t b = 0; b < WS_BUCKETS; ++b) {
