@@ -86,6 +86,17 @@ static void WS_NAME(ws_range)(int64_t n, int threads, int t, int64_t *lo,
     *hi = *lo + n / threads + (t < n % threads ? 1 : 0);
 }
 
+/* total[b] = the sum over threads of per_thread[t * BUCKETS + b]. */
+static void WS_NAME(ws_sum_threads)(const int64_t *per_thread, int threads,
+                                    int64_t *total) {
+    memset(total, 0, WS_BUCKETS * sizeof(int64_t));
+    for (int t = 0; t < threads; ++t) {
+        for (size_t b = 0; b < WS_BUCKETS; ++b) {
+            total[b] += per_thread[(size_t)t * WS_BUCKETS + b];
+        }
+    }
+}
+
 /*
  * One pass over the elements of the views: per_thread[t * BUCKETS + b]
  * receives how many elements of thread t's range match the pass's prefix
@@ -131,12 +142,7 @@ static int WS_NAME(ws_histogram)(const ws_view *views, size_t count,
         }
     }
     free(local);
-    memset(total, 0, WS_BUCKETS * sizeof(int64_t));
-    for (int t = 0; t < threads; ++t) {
-        for (size_t b = 0; b < WS_BUCKETS; ++b) {
-            total[b] += per_thread[(size_t)t * WS_BUCKETS + b];
-        }
-    }
+    WS_NAME(ws_sum_threads)(per_thread, threads, total);
     *largest = top;
     return WS_OK;
 }
@@ -289,12 +295,7 @@ static int WS_NAME(ws_first_pass)(const ws_view *views, size_t count,
         filled[t] = f;
     }
     free(local);
-    memset(total, 0, WS_BUCKETS * sizeof(int64_t));
-    for (int t = 0; t < threads; ++t) {
-        for (size_t b = 0; b < WS_BUCKETS; ++b) {
-            total[b] += per_thread[(size_t)t * WS_BUCKETS + b];
-        }
-    }
+    WS_NAME(ws_sum_threads)(per_thread, threads, total);
     *largest = top;
     *overflow = spilled;
     return WS_OK;
