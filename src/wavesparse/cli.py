@@ -29,7 +29,14 @@ EXIT_USAGE = 2
 
 
 class UsageError(Exception):
-    """A mistake in the command's input: reported as one line, exit 2."""
+    """A mistake in the command's input: reported as one line, exit 2.
+
+    Examples
+    --------
+    >>> from wavesparse.cli import UsageError
+    >>> str(UsageError("--block applies to --layout bsr"))
+    '--block applies to --layout bsr'
+    """
 
 
 # ------------------------------------------------------------------ helpers
@@ -382,6 +389,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser():
+    """The argument parser of every command.
+
+    Examples
+    --------
+    >>> from wavesparse.cli import build_parser
+    >>> build_parser().parse_args(["prune", "in.npz", "-o", "out.npz"]).sparsity
+    0.5
+    """
     parser = _Parser(
         prog="wavesparse",
         description="Prune neural-network weights and run sparse networks fast on the "
@@ -444,7 +459,14 @@ def build_parser():
 
 
 def main(argv=None, out=None):
-    """Runs the command line; returns the exit status."""
+    """Runs the command line; returns the exit status.
+
+    Examples
+    --------
+    >>> from wavesparse.cli import main
+    >>> main(["prune", "missing.npz", "-o", "out.npz"])
+    2
+    """
     out = out or sys.stdout
     parser = build_parser()
     try:

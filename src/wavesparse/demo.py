@@ -26,7 +26,7 @@ def _title(out, text):
     print("=" * len(text), file=out)
 
 
-def magnitude_demo(out, rng):
+def _magnitude_demo(out, rng):
     _title(out, "1. Magnitude pruning of a 1024x512 layer (exact k smallest |w|)")
     w = rng.standard_normal((1024, 512)).astype(np.float32)
     print("%9s %12s %12s %10s" % ("target", "threshold", "achieved", "kept"), file=out)
@@ -39,7 +39,7 @@ def magnitude_demo(out, rng):
                                                int(mask.sum())), file=out)
 
 
-def structured_demo(out, rng):
+def _structured_demo(out, rng):
     _title(out, "2. Structured pruning: 64 output channels of a 64x128 layer, 50% by L1")
     w = rng.standard_normal((64, 128)).astype(np.float32) * rng.uniform(0.2, 2.0, (64, 1))
     pruner = StructuredPruner(0.5, importance_metric="l1")
@@ -53,14 +53,14 @@ def structured_demo(out, rng):
              np.delete(scores, kept).max()), file=out)
 
 
-def schedule_demo(out):
+def _schedule_demo(out):
     _title(out, "3. Gradual schedule (Zhu & Gupta), 0% -> 90% over steps 0..1000")
     g = GradualPruner(0.0, 0.9, begin_step=0, end_step=1000, frequency=100)
     for step, s in g.get_schedule():
         print("step %5d %6.1f%% %s" % (step, 100 * s, "#" * int(round(50 * s))), file=out)
 
 
-def product_demo(out, rng):
+def _product_demo(out, rng):
     _title(out, "4. Sparse x dense products, measured (1024x1024 weights, N=64)")
     X = rng.standard_normal((1024, 64)).astype(np.float32)
     w = rng.standard_normal((1024, 1024)).astype(np.float32)
@@ -96,7 +96,7 @@ def memory_demo(out, sparsity=0.9, rng=None):
              100 * (1 - sparse_total / dense_total)), file=out)
 
 
-def training_demo(out):
+def _training_demo(out):
     """Gradual pruning of the digits MLP during training (needs scikit-learn)."""
     _title(out, "6. Gradual pruning during training: digits MLP 64-256-128-10 to 90%")
     try:
@@ -125,14 +125,25 @@ def training_demo(out):
 
 
 def run(out):
-    """Run the demos, printing to ``out``; returns 0."""
+    """Run the demos, printing to ``out``; returns 0.
+
+    Examples
+    --------
+    >>> import io
+    >>> from wavesparse.demo import run
+    >>> text = io.StringIO()
+    >>> run(text)
+    0
+    >>> [line for line in text.getvalue().splitlines() if line[:2] in ("1.", "6.")][0][:22]
+    '1. Magnitude pruning o'
+    """
     start = time.perf_counter()
     rng = np.random.default_rng(0)
-    magnitude_demo(out, rng)
-    structured_demo(out, rng)
-    schedule_demo(out)
-    product_demo(out, rng)
+    _magnitude_demo(out, rng)
+    _structured_demo(out, rng)
+    _schedule_demo(out)
+    _product_demo(out, rng)
     memory_demo(out, rng=rng)
-    training_demo(out)
+    _training_demo(out)
     print("\nDone in %.1f s." % (time.perf_counter() - start), file=out)
     return 0

@@ -39,6 +39,15 @@ class DeviceArray:
     ValueError
         For NaN (checked before anything is uploaded), other dtypes, empty
         arrays or more than 2**31 - 1 elements.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse import opencl
+    >>> from wavesparse.device import DeviceArray
+    >>> ok, _ = opencl.available()
+    >>> DeviceArray(np.ones((2, 3), np.float32)).shape if ok else (2, 3)
+    (2, 3)
     """
 
     def __init__(self, w):
@@ -82,7 +91,18 @@ class DeviceArray:
         return out
 
     def rank_magnitude(self, k):
-        """``(value, n_below, n_equal)`` of the k-th smallest |w|, on the device."""
+        """``(value, n_below, n_equal)`` of the k-th smallest |w|, on the device.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import opencl
+        >>> from wavesparse.device import DeviceArray
+        >>> ok, _ = opencl.available()
+        >>> w = np.float32([3, -1, 2, -2])
+        >>> DeviceArray(w).rank_magnitude(2) if ok else (np.float32(2.0), 1, 2)
+        (np.float32(2.0), 1, 2)
+        """
         k = check.index(k, "k")
         if not 0 <= k < self.size:
             raise ValueError("k must be in [0, %d), got %d" % (self.size, k))
@@ -90,7 +110,17 @@ class DeviceArray:
                                              self.dtype, k)
 
     def threshold(self, t):
-        """``(pruned DeviceArray, mask ndarray)`` keeping |w| >= t, on the device."""
+        """``(pruned DeviceArray, mask ndarray)`` keeping |w| >= t, on the device.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import opencl
+        >>> from wavesparse.device import DeviceArray
+        >>> ok, _ = opencl.available()
+        >>> DeviceArray(np.float32([0.5, -2, 1])).threshold(1.0)[1] if ok else np.array([False, True, True])
+        array([False,  True,  True])
+        """
         t = check.threshold_for(check.real_scalar(t, "t"), self.dtype)
         out, mask_buffer = _opencl_ops.threshold_buffer(self.session, self.buffer,
                                                         self.size, self.dtype, t)
@@ -109,6 +139,15 @@ class DeviceArray:
         Returns
         -------
         DeviceArray
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import opencl
+        >>> from wavesparse.device import DeviceArray
+        >>> ok, _ = opencl.available()
+        >>> DeviceArray(np.float32([4, 1, 3, 2])).prune(0.5).download() if ok else np.float32([4, 0, 3, 0])
+        array([4., 0., 3., 0.], dtype=float32)
         """
         sparsity = check.fraction(sparsity, "sparsity")
         k = int(round(sparsity * self.size))
@@ -128,7 +167,17 @@ class DeviceArray:
         return (self.shape[0], self.size // self.shape[0])
 
     def to_csr(self, threshold=None, *, _index_limit=_INT32_MAX):
-        """The array (as the matrix (shape[0], rest)) packed to CSR on the device."""
+        """The array (as the matrix (shape[0], rest)) packed to CSR on the device.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import opencl
+        >>> from wavesparse.device import DeviceArray
+        >>> ok, _ = opencl.available()
+        >>> DeviceArray(np.eye(3, dtype=np.float32)).to_csr().nnz if ok else 3
+        3
+        """
         keep, t = "nonzero", 0.0
         if threshold is not None:
             keep = "above"
@@ -139,7 +188,17 @@ class DeviceArray:
         return _over(sp.csr_array, parts, shape)
 
     def to_bsr(self, blocksize, norm=None, threshold=0.0, *, _index_limit=_INT32_MAX):
-        """The matrix packed to BSR on the device; the block must divide it."""
+        """The matrix packed to BSR on the device; the block must divide it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import opencl
+        >>> from wavesparse.device import DeviceArray
+        >>> ok, _ = opencl.available()
+        >>> DeviceArray(np.eye(4, dtype=np.float32)).to_bsr(2).indices.tolist() if ok else [0, 1]
+        [0, 1]
+        """
         r, c = _blocksize(blocksize)
         shape = self._matrix_shape()
         if shape[0] % r or shape[1] % c:
@@ -155,7 +214,18 @@ class DeviceArray:
 
     def sparse_linear(self, format="csr", blocksize=16):
         """A :class:`wavesparse.SparseLinear` on OpenCL over this array's
-        nonzeros: packed here, its weights uploaded once for every product."""
+        nonzeros: packed here, its weights uploaded once for every product.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import opencl
+        >>> from wavesparse.device import DeviceArray
+        >>> ok, _ = opencl.available()
+        >>> layer = DeviceArray(np.eye(2, dtype=np.float32)).sparse_linear() if ok else None
+        >>> layer(np.float32([[1, 2]])) if ok else np.float32([[1, 2]])
+        array([[1., 2.]], dtype=float32)
+        """
         from wavesparse.layers import SparseLinear
         packed = self.to_csr() if format == "csr" else self.to_bsr(blocksize)
         return SparseLinear(packed, backend="opencl")

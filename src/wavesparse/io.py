@@ -119,6 +119,15 @@ def load(path, dense=False):
     ------
     CheckpointError
         For a missing, truncated or unreadable file, or broken sparse parts.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from wavesparse import io
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
+    >>> io.save(path, {"w": np.eye(2, dtype=np.float32)})
+    >>> io.load(path)["w"].dtype
+    dtype('float32')
     """
     raw = _read_raw(path)
     out = {}
@@ -218,6 +227,15 @@ def save(path, tensors, metadata=None):
         ``original_shape`` attribute for tensors that were not matrices).
     metadata : dict of str to str, optional
         Stored in the safetensors header (ignored for ``.npz``).
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from wavesparse import io, formats
+    >>> folder = tempfile.mkdtemp()
+    >>> io.save(os.path.join(folder, "m.npz"), {"w": formats.to_csr(np.eye(3))})
+    >>> sorted(os.listdir(folder))
+    ['m.npz']
     """
     kind = _kind(path)
     flat = _entries(tensors)

@@ -67,18 +67,31 @@ class SparseLinear:
 
     @property
     def shape(self):
+        """``(out_features, in_features)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse import create_sparse_layer
+        >>> layer = create_sparse_layer(np.ones((3, 5)), sparsity=0.5)
+        >>> layer.shape, layer.out_features, layer.in_features, layer.format
+        ((3, 5), 3, 5, 'csr')
+        """
         return self.weight.shape
 
     @property
     def in_features(self):
+        """Inputs of the layer (columns of the weight); see :attr:`shape`."""
         return self.weight.shape[1]
 
     @property
     def out_features(self):
+        """Outputs of the layer (rows of the weight); see :attr:`shape`."""
         return self.weight.shape[0]
 
     @property
     def format(self):
+        """``"csr"`` or ``"bsr"``; see :attr:`shape`."""
         return self.weight.format
 
     def alignment(self):

