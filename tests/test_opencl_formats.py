@@ -100,7 +100,7 @@ def test_device_array_prune_pack_multiply(cl_session):
         A = pruned.to_csr()
     names = {name for name, _ in kernels}
     assert {"radix_histogram", "apply_threshold", "csr_count", "csr_fill"} <= names
-    assert all(seconds >= 0 for _, seconds in kernels)
+    assert all(duration >= 0 for _, duration in kernels)  # profiling gave each a time
     np.testing.assert_array_equal(pruned.download(), expected)
     assert_bitwise_equal(A, formats.to_csr(expected, backend="cpu"))
     x = rng.standard_normal((5, 80)).astype(np.float32)
