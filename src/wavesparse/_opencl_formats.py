@@ -9,7 +9,8 @@ back as numpy arrays.
 import numpy as np
 
 from wavesparse import _opencl, opencl
-from wavesparse._opencl_ops import real_options, upload
+from wavesparse._opencl_ops import index_option, real_options, upload
+from wavesparse.formats import index_dtype
 
 # Work-items of a scan group: each scans 2 * SCAN values (4 KB of ulong).
 SCAN = 256
@@ -18,8 +19,7 @@ BLOCK_RULES = {"nonzero": 0, "l1": 1, "l2": 2}
 
 
 def _options(session, dtype, index_dtype, extra=""):
-    options = real_options(session, dtype)
-    options += " -DINDEX=%s" % ("long" if index_dtype == np.int64 else "int")
+    options = real_options(session, dtype) + index_option(index_dtype)
     if session.device.has_fp64:
         options += " -DACC=double"
         if "-DWS_FP64" not in options:
@@ -61,10 +61,6 @@ def _read_last(session, buffer, n):
     return int(out[0])
 
 
-def _index_dtype(maxval, index_limit):
-    return np.dtype(np.int32) if maxval <= index_limit else np.dtype(np.int64)
-
-
 def csr_parts(session, source, shape, dtype, keep, threshold, mask, index_limit):
     """``(data, indices, indptr)`` of the row-major matrix in buffer ``source``."""
     rows, cols = shape
@@ -82,7 +78,7 @@ def csr_parts(session, source, shape, dtype, keep, threshold, mask, index_limit)
          (rows * wave,), (wave,))
     exclusive_scan(session, counts_program, offsets, rows + 1)
     nnz = _read_last(session, offsets, rows)
-    index = _index_dtype(max(rows, cols, nnz), index_limit)
+    index = index_dtype(max(rows, cols, nnz), index_limit)
     program = opencl.get_program(
         session, "convert.cl", _options(session, dtype, index,
                                         "-DKEEP=%d" % KEEP_RULES[keep]))
@@ -123,7 +119,7 @@ def bsr_parts(session, source, shape, dtype, block, rule, threshold, index_limit
          (-(-block_rows // local) * local,), (local,))
     exclusive_scan(session, program, offsets, block_rows + 1)
     nnzb = _read_last(session, offsets, block_rows)
-    index = _index_dtype(max(block_rows, block_cols, nnzb), index_limit)
+    index = index_dtype(max(block_rows, block_cols, nnzb), index_limit)
     if index == np.int64:
         program = opencl.get_program(session, "convert.cl",
                                      _options(session, dtype, index, extra))

@@ -44,6 +44,17 @@ def grid_size(session, n):
     return max(groups, 1) * local
 
 
+# The grid-stride kernels index with 32-bit unsigned integers.
+MAX_ELEMENTS = (1 << 31) - 1
+
+
+def check_size(n, name):
+    """Raise ValueError when an array of n elements is past the kernels' index."""
+    if n > MAX_ELEMENTS:
+        raise ValueError("%s has %d elements; the OpenCL kernels take at most "
+                         "2**31 - 1 per array" % (name, n))
+
+
 def upload(session, array, flags="r"):
     """A device buffer holding a C-contiguous copy of ``array``."""
     host = np.ascontiguousarray(array)
@@ -55,9 +66,7 @@ def upload(session, array, flags="r"):
 def apply_threshold(w, t):
     """``(pruned, mask)`` like wavesparse.ops.apply_threshold, on the device."""
     n = w.size
-    if n > (1 << 31) - 1:
-        raise ValueError("w has %d elements; the OpenCL kernels take at most "
-                         "2**31 - 1 per call" % n)
+    check_size(n, "w")
     session = opencl.session()
     order = "F" if (w.flags.f_contiguous and not w.flags.c_contiguous) else "C"
     flat = w.ravel(order=order)
@@ -83,8 +92,9 @@ def threshold_buffer(session, source, n, dtype, t):
     opencl.launch(session, kernel, (grid_size(session, n),), (local_size(session),))
     return out, mask_buffer
 
-def index_option(indices):
-    return " -DINDEX=%s" % ("long" if indices.dtype == np.int64 else "int")
+def index_option(index_dtype):
+    """The build option of kernels templated on INDEX (int or long)."""
+    return " -DINDEX=%s" % ("long" if index_dtype == np.int64 else "int")
 
 
 class DeviceMatrix:
@@ -99,7 +109,7 @@ class DeviceMatrix:
         self.kind, self.shape, self.dtype = kind, tuple(shape), data.dtype
         self.blocksize = tuple(blocksize)
         wave = self.session.wavefront()
-        options = real_options(self.session, data.dtype) + index_option(indices)
+        options = real_options(self.session, data.dtype) + index_option(indices.dtype)
         options += " -DWAVE=%d" % wave
         if kind == "csr":
             self.rows_per_group = max(1, min(4, self.session.device.max_work_group_size // wave))
@@ -187,10 +197,8 @@ def kth_magnitude(arrays, k):
     """
     session = opencl.session()
     buffers = []
-    for a in arrays:
-        if a.size > (1 << 31) - 1:
-            raise ValueError("an array of %d elements exceeds the OpenCL kernels' "
-                             "2**31 - 1 per array" % a.size)
+    for i, a in enumerate(arrays):
+        check_size(a.size, "w[%d]" % i)
         buffers.append((upload(session, a.ravel(order="K")), a.size))
     return select_in_buffers(session, buffers, arrays[0].dtype, k)
 

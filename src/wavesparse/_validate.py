@@ -75,6 +75,19 @@ def backend_name(value):
     return value
 
 
+def refuse_nan(arrays, name):
+    """Raise ValueError naming ``name`` when any of ``arrays`` holds a NaN.
+
+    One parallel C pass over the arrays where they lie (the OpenCL paths call
+    it before uploading anything).  The message is the C kernels' own.
+    """
+    from wavesparse import _convert
+    views = [flat_view(a)[0] for a in arrays if a.size]
+    if views and _convert.any_nan(views):
+        raise ValueError("%s holds NaN; pruning and packing need finite or "
+                         "infinite values, not NaN" % name)
+
+
 def flat_view(array):
     """A 2-D view of a non-empty array whose row-major order the C walks.
 

@@ -17,7 +17,7 @@ array([[0., 0., 0., 0.],
 import numpy as np
 import scipy.sparse as sp
 
-from wavesparse import _convert, _opencl_formats, _opencl_ops, opencl
+from wavesparse import _opencl_formats, _opencl_ops, opencl
 from wavesparse import _validate as check
 from wavesparse.formats import _INT32_MAX, _blocksize, _over
 
@@ -52,16 +52,14 @@ class DeviceArray:
 
     def __init__(self, w):
         w = check.float_array(w, "w")
-        if w.size == 0 or w.size > (1 << 31) - 1:
-            raise ValueError("w must have 1 to 2**31 - 1 elements, got %d" % w.size)
+        if w.size == 0:
+            raise ValueError("w must have 1 to 2**31 - 1 elements, got 0")
+        _opencl_ops.check_size(w.size, "w")
         self.session = opencl.session()
         if w.dtype == np.float64:
             _opencl_ops.real_options(self.session, w.dtype)  # raises without fp64
         self.shape, self.dtype, self.size = w.shape, w.dtype, w.size
-        view, _ = check.flat_view(w)
-        if _convert.any_nan([view]):
-            raise ValueError("w holds NaN; pruning and packing need finite or "
-                             "infinite values, not NaN")
+        check.refuse_nan([w], "w")
         self.buffer = _opencl_ops.upload(self.session, np.ascontiguousarray(w))
 
     @classmethod

@@ -27,7 +27,7 @@ def index_dtype(maxval, _limit=_INT32_MAX):
     >>> index_dtype(1000), index_dtype(2**31)
     (dtype('int32'), dtype('int64'))
     """
-    return np.dtype(np.int32) if maxval <= _limit else np.dtype(np.int64)
+    return _convert._index_dtype(maxval, _limit)
 
 
 def _over(matrix_type, parts, shape, **kwargs):
@@ -45,9 +45,7 @@ def _on_device(backend, matrix):
     from wavesparse import ops
     if not ops._use_opencl(backend, matrix.size) or matrix.size == 0:
         return False
-    if _convert.any_nan([matrix]):
-        raise ValueError("dense holds NaN; pruning and packing need finite or "
-                         "infinite values, not NaN")
+    check.refuse_nan([matrix], "dense")
     return True
 
 

@@ -21,9 +21,6 @@ __all__ = ["kth_magnitude", "rank_magnitude", "apply_threshold", "spmm",
 #: Elements from which ``backend="auto"`` moves work to an OpenCL GPU.
 AUTO_OPENCL_MIN = 1 << 22
 
-# The grid-stride kernels index with 32-bit unsigned integers.
-_OPENCL_MAX_ELEMENTS = (1 << 31) - 1
-
 
 def _use_opencl(backend, size):
     """Whether this call runs on OpenCL (raising when it must but cannot)."""
@@ -123,17 +120,10 @@ def rank_magnitude(w, k, backend="cpu"):
         arrays = [a.astype(np.float64, copy=False) for a in arrays]
     views = [check.flat_view(a)[0] for a in arrays if a.size]
     if _use_opencl(backend, n):
-        if _convert.any_nan(views):
-            raise ValueError("w holds NaN; pruning and packing need finite or "
-                             "infinite values, not NaN")
+        check.refuse_nan(arrays, "w")
         from wavesparse import _opencl_ops
         return _opencl_ops.kth_magnitude([a for a in arrays if a.size], k)
     return _select.kth_magnitude(views, k, "w")
-
-
-def _any_nan(arrays):
-    views = [check.flat_view(a)[0] for a in arrays if a.size]
-    return bool(views) and _convert.any_nan(views)
 
 
 def apply_threshold(w, t, backend="auto"):
@@ -177,9 +167,7 @@ def apply_threshold(w, t, backend="auto"):
         return w.copy(), np.zeros(w.shape, dtype=bool)
     if _use_opencl(backend, w.size):
         from wavesparse import _opencl_ops
-        if _any_nan([w]):
-            raise ValueError("w holds NaN; pruning and packing need finite or "
-                             "infinite values, not NaN")
+        check.refuse_nan([w], "w")
         return _opencl_ops.apply_threshold(w, t)
     view, order = check.flat_view(w)
     pruned, mask = _convert.apply_threshold(view, t, "w")
