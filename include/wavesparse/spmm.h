@@ -1,12 +1,13 @@
 /*
  * Sparse times dense: Y = A X for A in CSR or BSR.
  *
- * X (k x n) and Y (m x n) are strided 2-D arrays (strides in elements).  When
- * both are row-major (column stride 1) each row of Y is built in registers,
- * panel by panel of columns, from whole rows of X; otherwise each column of Y
- * is one sparse matrix-vector product over a column of X, read where it lies
- * (F-ordered operands are not copied).  Rows are split over threads by
- * nonzeros, not by row count.  Y is written, never read: no need to zero it.
+ * X (k x n) and Y (m x n) are strided 2-D arrays (strides in elements), in
+ * any layout.  For n > 1, X is copied panel by panel of columns into a small
+ * row-major buffer (the operand itself is never copied whole), and each row
+ * of Y is built in registers from the rows of that panel; for n = 1, the
+ * product is one sparse matrix-vector product over x where it lies.  Rows
+ * are split over threads by nonzeros, not by row count.  Y is written, never
+ * read: no need to zero it.
  */
 #ifndef WAVESPARSE_SPMM_H
 #define WAVESPARSE_SPMM_H

@@ -14,14 +14,22 @@
 typedef TYPE WS_NAME(ws_vec) __attribute__((vector_size(32)));
 
 /*
- * Copies columns [j0, j0 + w) of rows [r0, r1) of X into `panel` (leading
- * dimension PANEL).  Rows of X a power of two apart fall into a few cache
- * sets; packed, the panel stays in L2 whatever X's row stride.
+ * Copies columns [j0, j0 + w) of rows [r0, r1) of X (rows ldx apart, columns
+ * csx apart) into `panel` (leading dimension PANEL).  Rows of X a power of
+ * two apart fall into a few cache sets, and an F-ordered X has its columns
+ * far apart; packed, the panel is row-major and stays in L2 either way.
  */
-static void WS_NAME(ws_pack)(const TYPE *x, int64_t ldx, int64_t r0,
-                             int64_t r1, int64_t j0, int64_t w, TYPE *panel) {
+static void WS_NAME(ws_pack)(const TYPE *x, int64_t ldx, int64_t csx,
+                             int64_t r0, int64_t r1, int64_t j0, int64_t w,
+                             TYPE *panel) {
     for (int64_t r = r0; r < r1; ++r) {
-        memcpy(panel + r * PANEL, x + r * ldx + j0, (size_t)w * sizeof(TYPE));
+        if (csx == 1) {
+            memcpy(panel + r * PANEL, x + r * ldx + j0, (size_t)w * sizeof(TYPE));
+        } else {
+            for (int64_t j = 0; j < w; ++j) {
+                panel[r * PANEL + j] = x[r * ldx + (j0 + j) * csx];
+            }
+        }
         if (w < PANEL) {
             memset(panel + r * PANEL + w, 0, (size_t)(PANEL - w) * sizeof(TYPE));
         }
@@ -71,7 +79,8 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
     WS_SPLIT(IDX)(block_rows, indptr, threads, first);
     const TYPE *xd = (const TYPE *)x->data;
     TYPE *yd = (TYPE *)y->data;
-    const int rowwise = x->col_stride == 1 && y->col_stride == 1 && n > 1;
+    /* Packing makes X's layout irrelevant: panels serve any X with n > 1. */
+    const int rowwise = n > 1;
     TYPE *panel = NULL;
     if (rowwise) {
         panel = (TYPE *)malloc((size_t)k * PANEL * sizeof(TYPE));
@@ -90,18 +99,20 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
         if (rowwise) {
             for (int64_t j0 = 0; j0 < n; j0 += PANEL) {
                 const int64_t w = n - j0 < PANEL ? n - j0 : PANEL;
-                WS_NAME(ws_pack)(xd, x->row_stride, k * t0 / used,
+                WS_NAME(ws_pack)(xd, x->row_stride, x->col_stride, k * t0 / used,
                                  k * (t0 + 1) / used, j0, w, panel);
 #pragma omp barrier
                 for (int t = t0; t < threads; t += used) {
                     if (csr) {
                         WS_KERNEL(ws_csr_panel)(first[t], first[t + 1], indptr,
-                                                indices, data, panel, yd + j0,
-                                                y->row_stride, w);
+                                                indices, data, panel,
+                                                yd + j0 * y->col_stride,
+                                                y->row_stride, y->col_stride, w);
                     } else {
                         WS_KERNEL(ws_bsr_panel)(first[t], first[t + 1], br, bc,
                                                 indptr, indices, data, panel,
-                                                yd + j0, y->row_stride, w);
+                                                yd + j0 * y->col_stride,
+                                                y->row_stride, y->col_stride, w);
                     }
                 }
 #pragma omp barrier

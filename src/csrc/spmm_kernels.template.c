@@ -15,27 +15,33 @@ WS_ISA_ATTR static inline void WS_KNAME(ws_axpy_panel)(WS_NAME(ws_vec) * acc, TY
 }
 
 /*
- * Writes the first w of a row's PANEL sums.  A macro, not a function: acc
- * must not have its address taken inside the loop, or it leaves the
- * registers for the stack.
+ * Writes the first w of a row's PANEL sums, ycs apart (1 for row-major Y).
+ * A macro, not a function: acc must not have its address taken inside the
+ * loop, or it leaves the registers for the stack.
  */
-#define WS_STORE_PANEL(acc, yi, w)                              \
+#define WS_STORE_PANEL(acc, yi, w, ycs)                         \
     do {                                                        \
         TYPE sums_[PANEL];                                      \
         memcpy(sums_, (acc), sizeof(sums_));                    \
-        memcpy((yi), sums_, (size_t)(w) * sizeof(TYPE));        \
+        if ((ycs) == 1) {                                       \
+            memcpy((yi), sums_, (size_t)(w) * sizeof(TYPE));    \
+        } else {                                                \
+            for (int64_t j_ = 0; j_ < (w); ++j_) {              \
+                (yi)[j_ * (ycs)] = sums_[j_];                   \
+            }                                                   \
+        }                                                       \
     } while (0)
 
 /*
  * Rows [r0, r1) of one panel of Y = A X: `panel` holds columns [j0, j0 + w)
  * of X packed with leading dimension PANEL (zero past w), and `y` points at
- * column j0.  A row's PANEL sums stay in registers.
+ * column j0 (columns ycs apart).  A row's PANEL sums stay in registers.
  */
 WS_ISA_ATTR
 static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
                                   const IDX *indices, const TYPE *data,
                                   const TYPE *panel, TYPE *y, int64_t ldy,
-                                  int64_t w) {
+                                  int64_t ycs, int64_t w) {
     for (int64_t i = r0; i < r1; ++i) {
         WS_NAME(ws_vec) acc[WS_VECS];
         for (int v = 0; v < WS_VECS; ++v) {
@@ -45,7 +51,7 @@ static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
             WS_KNAME(ws_axpy_panel)(acc, data[p],
                                    panel + (int64_t)indices[p] * PANEL);
         }
-        WS_STORE_PANEL(acc, y + i * ldy, w);
+        WS_STORE_PANEL(acc, y + i * ldy, w, ycs);
     }
 }
 
@@ -86,7 +92,7 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
                                   int64_t bc, const IDX *indptr,
                                   const IDX *indices, const TYPE *data,
                                   const TYPE *panel, TYPE *y, int64_t ldy,
-                                  int64_t w) {
+                                  int64_t ycs, int64_t w) {
     typedef WS_NAME(ws_vec) vec;
     for (int64_t b = b0; b < b1; ++b) {
         int64_t r = 0;
@@ -116,8 +122,8 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
                     }
                 }
             }
-            WS_STORE_PANEL(acc0, y + (b * br + r) * ldy, w);
-            WS_STORE_PANEL(acc1, y + (b * br + r + 1) * ldy, w);
+            WS_STORE_PANEL(acc0, y + (b * br + r) * ldy, w, ycs);
+            WS_STORE_PANEL(acc1, y + (b * br + r + 1) * ldy, w, ycs);
         }
         for (; r < br; ++r) {
             vec acc[WS_VECS];
@@ -132,7 +138,7 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
                     WS_KNAME(ws_axpy_panel)(acc, a[c], xb + c * PANEL);
                 }
             }
-            WS_STORE_PANEL(acc, y + (b * br + r) * ldy, w);
+            WS_STORE_PANEL(acc, y + (b * br + r) * ldy, w, ycs);
         }
     }
 }
