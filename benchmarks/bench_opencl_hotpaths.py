@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from _harness import median_seconds, parser
 from wavesparse import formats, opencl, ops
-from wavesparse.device import DeviceArray
+from wavesparse.opencl import DeviceArray
 
 
 def kernel_seconds(fn, repeat):

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wavesparse import OpenCLError, OpenCLMemoryError, OpenCLUnavailable, _opencl, opencl
+from wavesparse import OpenCLError, OpenCLMemoryError, OpenCLUnavailable, opencl
+from wavesparse.opencl import _runtime as _opencl
 
 HEADER = Path(__file__).resolve().parents[1] / "include" / "wavesparse" / "cl_types.h"
 
@@ -150,7 +151,8 @@ def test_injected_failures_hold_no_device_memory(cl_session):
 DROP_ORDERS = r"""
 import itertools, gc
 import numpy as np
-from wavesparse import _opencl, opencl
+from wavesparse import opencl
+from wavesparse.opencl import _runtime as _opencl
 device = opencl.session().device
 for order in itertools.permutations(["context", "queue", "program", "kernel", "buffer"]):
     objs = {}

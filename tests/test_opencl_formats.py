@@ -4,8 +4,9 @@ bit for bit, on the inputs the CPU tests use."""
 import numpy as np
 import pytest
 
-from wavesparse import OpenCLError, OpenCLMemoryError, _opencl, formats, opencl
-from wavesparse.device import DeviceArray
+from wavesparse import OpenCLError, OpenCLMemoryError, formats, opencl
+from wavesparse.opencl import _runtime as _opencl
+from wavesparse.opencl import DeviceArray
 
 
 def parts(A):

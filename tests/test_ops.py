@@ -234,7 +234,7 @@ def test_kth_opencl_sizes_and_many_arrays(cl_session, n):
 
 
 def test_kth_opencl_refuses_nan_before_any_kernel(cl_session):
-    from wavesparse import _opencl
+    from wavesparse.opencl import _runtime as _opencl
     w = np.ones(1000, np.float32)
     w[3] = np.nan
     before = _opencl.live_objects()

@@ -12,19 +12,20 @@ Examples
 3
 """
 
-from wavesparse import formats, ops, opencl, pruning
-from wavesparse.config import SparseTensorConfig
+from wavesparse import formats, io, opencl, ops, pruning
+from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
-from wavesparse.operations import SparseOperations
-from wavesparse.pruning import GradualPruner, MagnitudePruner, StructuredPruner
+from wavesparse.pruning import (BlockPruner, GradualPruner, MagnitudePruner, Pruner,
+                                StructuredPruner)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SparseTensorConfig", "SparseOperations", "MagnitudePruner",
-    "StructuredPruner", "GradualPruner", "create_sparse_layer", "SparseLinear",
-    "formats", "ops", "opencl", "pruning",
+    "StructuredPruner", "GradualPruner", "BlockPruner", "Pruner",
+    "create_sparse_layer", "SparseLinear",
+    "formats", "io", "ops", "opencl", "pruning",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",
     "__version__",
 ]

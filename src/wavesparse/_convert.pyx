@@ -12,6 +12,7 @@ from wavesparse._core cimport (
     ws_apply_threshold_f32, ws_apply_threshold_f64,
     ws_any_nan_f32, ws_any_nan_f64,
     WS_KEEP_NONZERO, WS_KEEP_ABOVE, WS_KEEP_MASKED,
+    WS_OK, WS_ERR_NAN,
     WS_BLOCK_NONZERO, WS_BLOCK_L1, WS_BLOCK_L2,
     ws_csr_count_f32, ws_csr_count_f64,
     ws_csr_fill_f32_i32, ws_csr_fill_f32_i64,
@@ -49,8 +50,9 @@ def apply_threshold(view, double threshold, str argument="w"):
     return pruned, mask
 
 
-def any_nan(list views):
-    """Whether any of the non-empty 2-D views of one dtype holds a NaN."""
+def refuse_nan(list views, str argument):
+    """Raises the NaN error naming ``argument`` when any of the non-empty 2-D
+    views of one dtype holds a NaN."""
     cdef Py_ssize_t count = len(views)
     cdef ws_view *vs = <ws_view *>malloc(count * sizeof(ws_view))
     cdef bint single = views[0].dtype == np.float32
@@ -64,19 +66,15 @@ def any_nan(list views):
             found = ws_any_nan_f32(vs, count) if single else ws_any_nan_f64(vs, count)
     finally:
         free(vs)
-    return bool(found)
-
-
-def _index_dtype(Py_ssize_t maxval, Py_ssize_t index_limit):
-    return np.dtype(np.int32) if maxval <= index_limit else np.dtype(np.int64)
+    check_status(WS_ERR_NAN if found else WS_OK, argument)
 
 
 def csr_parts(matrix, str keep, double threshold, mask_view,
-              Py_ssize_t index_limit, str argument="dense"):
+              index_rule, str argument="dense"):
     """``(data, indices, indptr)`` of a non-empty 2-D matrix.
 
-    Indices are int32 when the shape and the count of nonzeros are at most
-    ``index_limit``, else int64.
+    ``index_rule(maxval)`` gives the index dtype for the largest of the shape
+    and the count of nonzeros (the Python layer's rule).
     """
     cdef ws_view v, mv
     cdef int rule = KEEP_RULES[keep]
@@ -95,8 +93,7 @@ def csr_parts(matrix, str keep, double threshold, mask_view,
             status = ws_csr_count_f64(&v, rule, threshold, &mv, counts)
     check_status(status, argument)
     nnz = int(row_nnz.sum())
-    index_dtype = _index_dtype(max(matrix.shape[0], matrix.shape[1], nnz),
-                               index_limit)
+    index_dtype = index_rule(max(matrix.shape[0], matrix.shape[1], nnz))
     wide = index_dtype == np.int64
     indptr = np.zeros(matrix.shape[0] + 1, dtype=index_dtype)
     np.cumsum(row_nnz, out=indptr[1:])
@@ -128,7 +125,7 @@ def csr_parts(matrix, str keep, double threshold, mask_view,
 
 
 def bsr_parts(matrix, Py_ssize_t br, Py_ssize_t bc, str keep,
-              double threshold, Py_ssize_t index_limit, str argument="dense"):
+              double threshold, index_rule, str argument="dense"):
     """``(data, indices, indptr)`` of a non-empty 2-D matrix in br x bc blocks.
 
     Edge blocks that the block shape does not cover are padded with zeros.
@@ -152,7 +149,7 @@ def bsr_parts(matrix, Py_ssize_t br, Py_ssize_t bc, str keep,
             status = ws_bsr_count_f64(&v, br, bc, rule, threshold, pk, counts)
     check_status(status, argument)
     nnzb = int(brow_nnz.sum())
-    index_dtype = _index_dtype(max(block_rows, block_cols, nnzb), index_limit)
+    index_dtype = index_rule(max(block_rows, block_cols, nnzb))
     wide = index_dtype == np.int64
     indptr = np.zeros(block_rows + 1, dtype=index_dtype)
     np.cumsum(brow_nnz, out=indptr[1:])

@@ -11,17 +11,22 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def float_array(value, name, ndim=None):
     """``value`` as a float32/float64 ndarray (no copy when it already is one).
 
-    Raises ValueError naming ``name`` for other dtypes, or a rank other than
+    Raises TypeError naming ``name`` for what is not an array of those
+    dtypes (a scipy.sparse array included), ValueError for a rank other than
     ``ndim`` (an int or a tuple of allowed ranks).
     """
+    if hasattr(value, "tocsr") and hasattr(value, "nnz"):
+        raise TypeError("%s must be a dense float32 or float64 array, got a "
+                        "scipy.sparse %s (call .toarray() first)"
+                        % (name, type(value).__name__))
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError("%s must be a float32 or float64 array: %s"
-                         % (name, exc)) from None
+        raise TypeError("%s must be a float32 or float64 array: %s"
+                        % (name, exc)) from None
     if array.dtype not in FLOAT_DTYPES:
-        raise ValueError("%s must hold float32 or float64 values, got dtype %s"
-                         % (name, array.dtype))
+        raise TypeError("%s must hold float32 or float64 values, got dtype %s"
+                        % (name, array.dtype))
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if array.ndim not in allowed:
@@ -35,7 +40,7 @@ def real_scalar(value, name):
     """A finite-or-infinite real number, as a Python float; NaN is refused."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (numbers.Real, np.floating, np.integer)):
-        raise ValueError("%s must be a real number, got %r" % (name, value))
+        raise TypeError("%s must be a real number, got %r" % (name, value))
     value = float(value)
     if value != value:
         raise ValueError("%s must not be NaN" % name)
@@ -50,13 +55,13 @@ def threshold_for(value, dtype):
 
 
 def index(value, name):
-    """An integer (int or numpy integer) as a Python int."""
+    """An integer (int or numpy integer) as a Python int; TypeError otherwise."""
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError("%s must be an integer, got %r" % (name, value))
+        raise TypeError("%s must be an integer, got %r" % (name, value))
     try:
         return operator.index(value)
     except TypeError:
-        raise ValueError("%s must be an integer, got %r" % (name, value)) from None
+        raise TypeError("%s must be an integer, got %r" % (name, value)) from None
 
 
 def fraction(value, name):
@@ -69,23 +74,13 @@ def fraction(value, name):
 
 def backend_name(value):
     """One of "auto", "cpu", "opencl"."""
+    if not isinstance(value, str):
+        raise TypeError("backend must be a str ('auto', 'cpu' or 'opencl'), got %r"
+                        % (value,))
     if value not in ("auto", "cpu", "opencl"):
         raise ValueError("backend must be 'auto', 'cpu' or 'opencl', got %r"
                          % (value,))
     return value
-
-
-def refuse_nan(arrays, name):
-    """Raise ValueError naming ``name`` when any of ``arrays`` holds a NaN.
-
-    One parallel C pass over the arrays where they lie (the OpenCL paths call
-    it before uploading anything).  The message is the C kernels' own.
-    """
-    from wavesparse import _convert
-    views = [flat_view(a)[0] for a in arrays if a.size]
-    if views and _convert.any_nan(views):
-        raise ValueError("%s holds NaN; pruning and packing need finite or "
-                         "infinite values, not NaN" % name)
 
 
 def flat_view(array):

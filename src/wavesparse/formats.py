@@ -5,21 +5,25 @@ on the way.  Results are canonical (sorted indices, no duplicates, no stored
 zeros) with int32 indices when the matrix fits, int64 otherwise.
 """
 
+import functools
+
 import numpy as np
 import scipy.sparse as sp
 
 from wavesparse import _convert
 from wavesparse import _validate as check
+from wavesparse._dispatch import (INT32_MAX, assemble, blocksize as block_shape,
+                                  refuse_nan, use_opencl)
+from wavesparse._dispatch import index_dtype as _index_rule
 
 __all__ = ["to_csr", "to_bsr", "analyze_sparsity", "index_dtype"]
 
-_INT32_MAX = int(np.iinfo(np.int32).max)
 
-
-def index_dtype(maxval, _limit=_INT32_MAX):
+def index_dtype(maxval):
     """int32 when every index and count up to ``maxval`` fits, else int64.
 
-    The rule scipy's ``get_index_dtype`` applies.
+    The rule scipy's ``get_index_dtype`` applies, and every sparse result of
+    wavesparse follows.
 
     Examples
     --------
@@ -27,29 +31,18 @@ def index_dtype(maxval, _limit=_INT32_MAX):
     >>> index_dtype(1000), index_dtype(2**31)
     (dtype('int32'), dtype('int64'))
     """
-    return _convert._index_dtype(maxval, _limit)
-
-
-def _over(matrix_type, parts, shape, **kwargs):
-    """A scipy sparse array over ``parts`` as they are (no copy, no downcast)."""
-    data, indices, indptr = parts
-    result = matrix_type((data, indices, indptr), shape=shape, **kwargs)
-    # scipy may pick narrower indices than a caller's forced int64: put back
-    # the arrays the kernels filled.
-    result.data, result.indices, result.indptr = data, indices, indptr
-    return result
+    return _index_rule(check.index(maxval, "maxval"))
 
 
 def _on_device(backend, matrix):
     """Whether this conversion runs on OpenCL; NaN is refused before any kernel."""
-    from wavesparse import ops
-    if not ops._use_opencl(backend, matrix.size) or matrix.size == 0:
+    if not use_opencl(backend, matrix.size) or matrix.size == 0:
         return False
-    check.refuse_nan([matrix], "dense")
+    refuse_nan([matrix], "dense")
     return True
 
 
-def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=_INT32_MAX):
+def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT32_MAX):
     """A dense matrix as a ``scipy.sparse.csr_array``, optionally pruning it.
 
     One parallel pass counts each row's nonzeros, a second fills the arrays;
@@ -107,37 +100,26 @@ def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=_IN
         mask_view = check.matrix_view(mask_array.astype(np.bool_, copy=False)
                                       ).view(np.uint8)
     if matrix.size == 0:
-        idx = index_dtype(max(matrix.shape), _index_limit)
+        idx = _index_rule(max(matrix.shape), _index_limit)
         parts = (np.empty(0, dense.dtype), np.empty(0, idx),
                  np.zeros(matrix.shape[0] + 1, idx))
     elif _on_device(backend, matrix):
-        from wavesparse import _opencl_formats, opencl
-        from wavesparse._opencl_ops import upload
-        session = opencl.session()
-        parts = _opencl_formats.csr_parts(
+        from wavesparse.opencl import formats as device_formats
+        from wavesparse.opencl import session as current_session
+        from wavesparse.opencl.launch import upload
+        session = current_session()
+        parts = device_formats.csr_parts(
             session, upload(session, matrix), matrix.shape, matrix.dtype, keep, t,
             None if mask_view is None else mask_view, _index_limit)
     else:
-        parts = _convert.csr_parts(matrix, keep, t, mask_view, _index_limit,
+        parts = _convert.csr_parts(matrix, keep, t, mask_view,
+                                   functools.partial(_index_rule, limit=_index_limit),
                                    "dense")
-    return _over(sp.csr_array, parts, matrix.shape)
-
-
-def _blocksize(blocksize):
-    if isinstance(blocksize, (int, np.integer)) and not isinstance(blocksize, bool):
-        blocksize = (blocksize, blocksize)
-    try:
-        r, c = (check.index(b, "blocksize") for b in blocksize)
-    except (TypeError, ValueError):
-        raise ValueError("blocksize must be a positive int or a pair (R, C) "
-                         "of positive ints, got %r" % (blocksize,)) from None
-    if r < 1 or c < 1:
-        raise ValueError("blocksize must be positive, got %r" % ((r, c),))
-    return r, c
+    return assemble(sp.csr_array, parts, matrix.shape)
 
 
 def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto", *,
-           _index_limit=_INT32_MAX):
+           _index_limit=INT32_MAX):
     """A dense matrix as a ``scipy.sparse.bsr_array`` of R x C blocks.
 
     A block is kept when any of its elements is nonzero, or, for block
@@ -184,7 +166,7 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto"
     """
     dense = check.float_array(dense, "dense", ndim=(1, 2))
     matrix = check.matrix_view(dense)
-    r, c = _blocksize(blocksize)
+    r, c = block_shape(blocksize)
     if norm not in (None, "l1", "l2"):
         raise ValueError("norm must be None, 'l1' or 'l2', got %r" % (norm,))
     t = check.real_scalar(threshold, "threshold")
@@ -195,24 +177,26 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto"
                          % ((r, c), matrix.shape))
     shape = (-(-rows // r) * r, -(-cols // c) * c)
     if matrix.size == 0:
-        idx = index_dtype(max(shape[0] // r, shape[1] // c), _index_limit)
+        idx = _index_rule(max(shape[0] // r, shape[1] // c), _index_limit)
         parts = (np.empty((0, r, c), dense.dtype), np.empty(0, idx),
                  np.zeros(shape[0] // r + 1, idx))
     elif _on_device(backend, matrix):
-        from wavesparse import _opencl_formats, opencl
-        from wavesparse._opencl_ops import upload
-        session = opencl.session()
+        from wavesparse.opencl import formats as device_formats
+        from wavesparse.opencl import session as current_session
+        from wavesparse.opencl.launch import upload
+        session = current_session()
         padded = matrix
         if shape != matrix.shape:
             padded = np.zeros(shape, matrix.dtype)
             padded[:rows, :cols] = matrix
-        parts = _opencl_formats.bsr_parts(session, upload(session, padded), shape,
+        parts = device_formats.bsr_parts(session, upload(session, padded), shape,
                                           matrix.dtype, (r, c), norm or "nonzero", t,
                                           _index_limit)
     else:
         parts = _convert.bsr_parts(matrix, r, c, norm or "nonzero", t,
-                                   _index_limit, "dense")
-    return _over(sp.bsr_array, parts, shape, blocksize=(r, c))
+                                   functools.partial(_index_rule, limit=_index_limit),
+                                   "dense")
+    return assemble(sp.bsr_array, parts, shape, blocksize=(r, c))
 
 
 def analyze_sparsity(t, blocksize=16):
@@ -247,7 +231,7 @@ def analyze_sparsity(t, blocksize=16):
         matrix = check.float_array(matrix, "t")
     else:
         matrix = check.matrix_view(check.float_array(t, "t"))
-    r, c = _blocksize(blocksize)
+    r, c = block_shape(blocksize)
     rows, cols = matrix.shape
     total = matrix.size
     csr = to_csr(matrix)

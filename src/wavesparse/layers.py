@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from wavesparse import formats, ops
 from wavesparse import _validate as check
-from wavesparse.pruning.magnitude import MagnitudePruner
+from wavesparse import formats, ops
+from wavesparse._dispatch import sparse_parts, use_opencl
+from wavesparse.pruning import BlockPruner, MagnitudePruner
 
 __all__ = ["SparseLinear", "create_sparse_layer"]
 
@@ -38,7 +39,7 @@ class SparseLinear:
 
     def __init__(self, weight, bias=None, backend="auto", wavefront_size=64,
                  block_size=64):
-        ops._sparse_parts(weight)  # validates format and dtype
+        sparse_parts(weight, "weight")  # validates format and dtype
         self.weight = weight
         self.bias = None if bias is None else check.float_array(bias, "bias", ndim=1)
         if self.bias is not None and self.bias.shape[0] != weight.shape[0]:
@@ -51,11 +52,9 @@ class SparseLinear:
 
     def _on_device(self):
         """The weight uploaded once to the OpenCL device, or None for the CPU."""
-        if self._device_matrix is None and ops._use_opencl(self.backend, self.weight.nnz):
-            from wavesparse._opencl_ops import DeviceMatrix
-            kind, data, indices, indptr, blocksize = ops._sparse_parts(self.weight)
-            self._device_matrix = DeviceMatrix(kind, data, indices, indptr,
-                                               blocksize, self.weight.shape)
+        if self._device_matrix is None and use_opencl(self.backend, self.weight.nnz):
+            from wavesparse.opencl.ops import DeviceMatrix
+            self._device_matrix = DeviceMatrix(sparse_parts(self.weight, "weight"))
         return self._device_matrix
 
     def _product(self, X):
@@ -177,21 +176,10 @@ def create_sparse_layer(weights, sparsity=0.7, format="csr", backend="auto",
         pruned, _ = MagnitudePruner(sparsity).prune_layer(weights)
         packed = formats.to_csr(pruned)
     elif format == "bsr":
-        packed = _block_pruned(weights, sparsity, block_size)
+        _, keep = BlockPruner(sparsity, block=block_size, norm="l2").prune_layer(weights)
+        packed = formats.to_bsr(np.where(keep, weights, weights.dtype.type(0)),
+                                block_size, pad=True)
     else:
         raise ValueError("format must be 'csr' or 'bsr', got %r" % (format,))
     return SparseLinear(packed, bias=bias, backend=backend,
                         wavefront_size=wavefront_size, block_size=block_size)
-
-
-def _block_pruned(weights, sparsity, block):
-    """BSR of ``weights`` keeping the blocks of largest L2 norm."""
-    rows, cols = weights.shape
-    pr, pc = -(-rows // block) * block, -(-cols // block) * block
-    padded = np.zeros((pr, pc), weights.dtype)
-    padded[:rows, :cols] = weights
-    norms = np.sqrt(np.square(padded.reshape(pr // block, block, pc // block, block),
-                              dtype=np.float64).sum(axis=(1, 3)))
-    _, keep = MagnitudePruner(sparsity).prune_layer(norms)
-    mask = np.repeat(np.repeat(keep, block, axis=0), block, axis=1)
-    return formats.to_bsr(np.where(mask, padded, 0), block)

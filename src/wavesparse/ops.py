@@ -13,37 +13,17 @@ import numpy as np
 
 from wavesparse import _convert, _select
 from wavesparse import _validate as check
-from wavesparse.errors import OpenCLUnavailable
+from wavesparse._dispatch import AUTO_OPENCL_MIN, refuse_nan, sparse_parts, use_opencl
 
 __all__ = ["kth_magnitude", "rank_magnitude", "apply_threshold", "spmm",
            "AUTO_OPENCL_MIN"]
-
-#: Elements from which ``backend="auto"`` moves work to an OpenCL GPU.
-AUTO_OPENCL_MIN = 1 << 22
-
-
-def _use_opencl(backend, size):
-    """Whether this call runs on OpenCL (raising when it must but cannot)."""
-    backend = check.backend_name(backend)
-    if backend == "cpu":
-        return False
-    from wavesparse import opencl
-    if backend == "opencl":
-        opencl.session()  # raises OpenCLUnavailable with the reason
-        return True
-    if size < AUTO_OPENCL_MIN:
-        return False
-    try:
-        return opencl.session().device.is_gpu
-    except OpenCLUnavailable:
-        return False
 
 
 def _weights_list(w, name):
     """One array or a list/tuple of arrays, as a list of float ndarrays."""
     if isinstance(w, (list, tuple)):
         if not w:
-            raise ValueError("%s must be an array or a non-empty list of "
+            raise TypeError("%s must be an array or a non-empty list of "
                              "arrays, got an empty %s" % (name, type(w).__name__))
         return [check.float_array(a, "%s[%d]" % (name, i))
                 for i, a in enumerate(w)]
@@ -119,10 +99,10 @@ def rank_magnitude(w, k, backend="cpu"):
     if len({a.dtype for a in arrays}) > 1:
         arrays = [a.astype(np.float64, copy=False) for a in arrays]
     views = [check.flat_view(a)[0] for a in arrays if a.size]
-    if _use_opencl(backend, n):
-        check.refuse_nan(arrays, "w")
-        from wavesparse import _opencl_ops
-        return _opencl_ops.kth_magnitude([a for a in arrays if a.size], k)
+    if use_opencl(backend, n):
+        refuse_nan(arrays, "w")
+        from wavesparse.opencl import ops as device_ops
+        return device_ops.kth_magnitude([a for a in arrays if a.size], k)
     return _select.kth_magnitude(views, k, "w")
 
 
@@ -165,35 +145,13 @@ def apply_threshold(w, t, backend="auto"):
     t = check.threshold_for(check.real_scalar(t, "t"), w.dtype)
     if w.size == 0:
         return w.copy(), np.zeros(w.shape, dtype=bool)
-    if _use_opencl(backend, w.size):
-        from wavesparse import _opencl_ops
-        check.refuse_nan([w], "w")
-        return _opencl_ops.apply_threshold(w, t)
+    if use_opencl(backend, w.size):
+        from wavesparse.opencl import ops as device_ops
+        refuse_nan([w], "w")
+        return device_ops.apply_threshold(w, t)
     view, order = check.flat_view(w)
     pruned, mask = _convert.apply_threshold(view, t, "w")
     return pruned.reshape(w.shape, order=order), mask.reshape(w.shape, order=order)
-
-
-def _sparse_parts(A):
-    """(kind, data, indices, indptr, blocksize) of a scipy CSR/BSR array."""
-    import scipy.sparse as sp
-    if not sp.issparse(A) or A.format not in ("csr", "bsr"):
-        raise ValueError("A must be a scipy.sparse CSR or BSR array or matrix, "
-                         "got %s" % (type(A).__name__ if not sp.issparse(A)
-                                      else A.format.upper()))
-    if A.dtype not in check.FLOAT_DTYPES:
-        raise ValueError("A must hold float32 or float64 values, got dtype %s"
-                         % A.dtype)
-    if not A.has_canonical_format:
-        A = A.copy()
-        A.sum_duplicates()
-    index = np.int64 if (A.indices.dtype == np.int64 or A.indptr.dtype == np.int64) \
-        else np.int32
-    indices = np.ascontiguousarray(A.indices, dtype=index)
-    indptr = np.ascontiguousarray(A.indptr, dtype=index)
-    data = np.ascontiguousarray(A.data)
-    blocksize = A.blocksize if A.format == "bsr" else (1, 1)
-    return A.format, data, indices, indptr, blocksize
 
 
 def spmm(A, X, backend="auto"):
@@ -229,7 +187,8 @@ def spmm(A, X, backend="auto"):
     array([[1., 2.],
            [6., 8.]])
     """
-    kind, data, indices, indptr, (br, bc) = _sparse_parts(A)
+    parts = sparse_parts(A)
+    kind, data, indices, indptr, (br, bc) = parts[:5]
     X = check.float_array(X, "X", ndim=(1, 2))
     if X.shape[0] != A.shape[1]:
         raise ValueError("A of shape %s cannot multiply X of shape %s: A has %d "
@@ -245,9 +204,9 @@ def spmm(A, X, backend="auto"):
     if m == 0 or n == 0 or data.size == 0 or X2.shape[0] == 0:
         Y = np.zeros((m, n), dtype=A.dtype, order=order)
         return Y[:, 0] if vector else Y
-    if _use_opencl(backend, data.size):
-        from wavesparse import _opencl_ops
-        Y = _opencl_ops.spmm(kind, data, indices, indptr, (br, bc), A.shape, X2)
+    if use_opencl(backend, data.size):
+        from wavesparse.opencl import ops as device_ops
+        Y = device_ops.DeviceMatrix(parts).matmul(X2)
     else:
         from wavesparse import _spmm
         Y = np.empty((m, n), dtype=A.dtype, order=order)

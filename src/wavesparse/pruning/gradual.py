@@ -3,6 +3,7 @@
 import numpy as np
 
 from wavesparse import _validate as check
+from wavesparse.pruning.base import Pruner
 from wavesparse.pruning.magnitude import MagnitudePruner
 
 __all__ = ["GradualPruner"]
@@ -26,8 +27,9 @@ class GradualPruner:
         ``0 <= begin_step <= end_step``.
     frequency : int
         Steps between pruning events, >= 1.
-    pruner : MagnitudePruner, optional
-        Does the pruning (its scope and layer choice apply); a local
+    pruner : Pruner, optional
+        Any pruner that follows the protocol (:class:`wavesparse.pruning.Pruner`)
+        does the pruning, its grouping and layer choice applying; a local
         :class:`MagnitudePruner` by default.
 
     Examples
@@ -52,9 +54,9 @@ class GradualPruner:
                              % (self.end_step, self.begin_step))
         if self.frequency < 1:
             raise ValueError("frequency must be >= 1, got %d" % self.frequency)
-        if pruner is not None and not isinstance(pruner, MagnitudePruner):
-            raise ValueError("pruner must be a MagnitudePruner, got %s"
-                             % type(pruner).__name__)
+        if pruner is not None and not isinstance(pruner, Pruner):
+            raise TypeError("pruner must follow the pruner protocol (a "
+                            "wavesparse.pruning.Pruner), got %s" % type(pruner).__name__)
         self.pruner = pruner or MagnitudePruner(self.final_sparsity)
         self.masks = {}
 

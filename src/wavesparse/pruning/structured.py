@@ -9,6 +9,8 @@ layer is smaller, and :func:`propagate` slices the next layer to match.
 import numpy as np
 
 from wavesparse import _validate as check
+from wavesparse.pruning.base import Pruner
+from wavesparse.pruning.registry import register
 
 __all__ = ["StructuredPruner", "propagate"]
 
@@ -60,12 +62,19 @@ def propagate(next_weights, kept, axis=1, group=1):
     return np.take(next_weights, columns, axis=axis)
 
 
-class StructuredPruner:
+@register
+class StructuredPruner(Pruner):
     """Remove whole units (output channels, input filters, attention heads).
 
     ``round(sparsity * units)`` units with the lowest importance are removed,
     at most ``units - 1``: at least one unit always stays.  Ties in importance
     keep the lower index.
+
+    Two ways to use it: :meth:`prune_channels`, :meth:`prune_filters`,
+    :meth:`prune_attention_heads` and :meth:`prune` remove the units (the
+    array gets smaller; :func:`propagate` slices the next layer), while the
+    protocol's :meth:`prune_layer`/:meth:`prune_model` zero them and return
+    masks of whole units, shapes kept.
 
     Parameters
     ----------
@@ -77,6 +86,11 @@ class StructuredPruner:
     granularity : {"channel", "filter", "head"}
         What :meth:`prune` removes: output channels (axis 0), input filters
         (axis 1) or attention heads.
+    num_heads : int, optional
+        Heads per tensor, for ``granularity="head"`` through the protocol
+        (heads are blocks of rows).
+    include, exclude : list of str, optional
+        The tensors :meth:`prune_model` prunes (see :class:`Pruner`).
 
     Examples
     --------
@@ -88,8 +102,12 @@ class StructuredPruner:
     array([1, 3])
     """
 
-    def __init__(self, sparsity, importance_metric="l1", granularity="channel"):
-        self.sparsity = check.fraction(sparsity, "sparsity")
+    name = "structured"
+    summary = "whole output channels (rows) zeroed by L1/L2 importance, shapes kept"
+
+    def __init__(self, sparsity, importance_metric="l1", granularity="channel",
+                 num_heads=None, include=None, exclude=None):
+        super().__init__(sparsity, include=include, exclude=exclude)
         if importance_metric not in METRICS:
             raise ValueError("importance_metric must be one of %s, got %r"
                              % (", ".join(METRICS), importance_metric))
@@ -98,6 +116,40 @@ class StructuredPruner:
                              % (", ".join(GRANULARITIES), granularity))
         self.importance_metric = importance_metric
         self.granularity = granularity
+        self.num_heads = None if num_heads is None else check.index(num_heads, "num_heads")
+
+    @classmethod
+    def add_arguments(cls, group):
+        group.add_argument("--metric", choices=["l1", "l2"], default="l1",
+                           help="channel importance for --method structured")
+
+    @classmethod
+    def from_arguments(cls, args):
+        return cls(args.sparsity, importance_metric=args.metric, include=args.include,
+                   exclude=args.exclude)
+
+    def layer_mask(self, name, w, prior, target):
+        """Whole units zeroed: rows (channel), columns (filter) or head blocks."""
+        effective = w if prior is None else np.where(prior, w, w.dtype.type(0))
+        if self.granularity == "head":
+            if self.num_heads is None:
+                raise ValueError("granularity='head' needs num_heads= in the constructor "
+                                 "to prune through prune_layer/prune_model")
+            _, kept = self.prune_attention_heads(effective, self.num_heads, sparsity=target)
+            d = w.shape[0] // self.num_heads
+            units, axis = (kept[:, None] * d + np.arange(d)).ravel(), 0
+        else:
+            axis = 0 if self.granularity == "channel" else 1
+            if w.ndim <= axis:
+                raise ValueError("granularity=%r needs weights of rank >= %d, got shape %s"
+                                 % (self.granularity, axis + 1, w.shape))
+            units = self._kept(self.importance_scores(effective, axis=axis), target)
+        keep = np.zeros(w.shape[axis], bool)
+        keep[units] = True
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        mask = np.broadcast_to(keep.reshape(shape), w.shape).copy()
+        return mask if prior is None else mask & prior
 
     def importance_scores(self, w, grad=None, axis=0):
         """One importance score per index along ``axis``.
@@ -137,9 +189,10 @@ class StructuredPruner:
         scores = values.sum(axis=other, dtype=np.float64)
         return np.sqrt(scores) if self.importance_metric == "l2" else scores
 
-    def _kept(self, scores):
+    def _kept(self, scores, sparsity=None):
         units = scores.size
-        remove = min(int(round(self.sparsity * units)), units - 1)
+        sparsity = self.sparsity if sparsity is None else sparsity
+        remove = min(int(round(sparsity * units)), units - 1)
         # Highest score first, lower index first among equals.
         order = np.lexsort((np.arange(units), -scores))
         return np.sort(order[:units - remove])
@@ -176,7 +229,7 @@ class StructuredPruner:
         kept = self._kept(self.importance_scores(w, grad, axis=1))
         return np.take(w, kept, axis=1), kept
 
-    def prune_attention_heads(self, w, num_heads, grad=None, axis=0):
+    def prune_attention_heads(self, w, num_heads, grad=None, axis=0, sparsity=None):
         """Remove attention heads from a projection weight.
 
         Parameters
@@ -190,6 +243,8 @@ class StructuredPruner:
         grad : array_like, optional
             Gradients, for Taylor importance.
         axis : {0, 1}
+        sparsity : float, optional
+            Overrides the pruner's sparsity for this call.
 
         Returns
         -------
@@ -222,7 +277,8 @@ class StructuredPruner:
             scores = np.sqrt(np.square(per_unit).reshape(num_heads, d).sum(axis=1))
         else:
             scores = per_unit.reshape(num_heads, d).sum(axis=1)
-        kept = self._kept(scores)
+        kept = self._kept(scores, None if sparsity is None
+                          else check.fraction(sparsity, "sparsity"))
         rows = (kept[:, None] * d + np.arange(d)).ravel()
         return np.take(w, rows, axis=axis), kept
 
@@ -240,6 +296,7 @@ class StructuredPruner:
             return self.prune_channels(w, grad)
         if self.granularity == "filter":
             return self.prune_filters(w, grad)
+        num_heads = self.num_heads if num_heads is None else num_heads
         if num_heads is None:
             raise ValueError("granularity='head' needs num_heads")
         return self.prune_attention_heads(w, num_heads, grad)

@@ -1,73 +1,24 @@
-"""The OpenCL side of wavesparse.ops: upload, run a kernel, download.
+"""Kernels behind :mod:`wavesparse.ops` on the device: thresholds, radix
+selection and CSR/BSR products.
 
-Callers (wavesparse.ops) have validated the arguments and checked for NaN.
+Callers (wavesparse.ops, wavesparse.layers) have validated the arguments and
+refused NaN.
 """
 
 import numpy as np
 
-from wavesparse import _opencl, opencl
-from wavesparse.errors import OpenCLUnavailable
-
-# One fixed work-group size: PoCL re-specialises a kernel per local size, and
-# 256 is the most the RX 580 runs at full occupancy with these kernels.
-LOCAL_SIZE = 256
-# Work-groups per compute unit in a grid-stride launch.
-GROUPS_PER_UNIT = 16
-
-
-def real_options(session, dtype):
-    """Build options for a kernel templated on REAL (float or double)."""
-    if dtype == np.float32:
-        return "-DREAL=float"
-    if not session.device.has_fp64:
-        raise OpenCLUnavailable("device %r has no fp64 (cl_khr_fp64): float64 "
-                                "weights must run on the CPU backend"
-                                % session.device.name)
-    return "-DREAL=double -DWS_FP64"
-
-
-def local_size(session):
-    return min(LOCAL_SIZE, session.device.max_work_group_size)
-
-
-def grid_size(session, n):
-    """A 1-D global size for a grid-stride kernel over n elements.
-
-    On a GPU a few work-groups per compute unit loop over the data; a CPU
-    device (PoCL) vectorises across the work-items of a group, not along a
-    work-item's loop, so there every element gets its own work-item.
-    """
-    local = local_size(session)
-    groups = -(-n // local)
-    if session.device.is_gpu:
-        groups = min(groups, session.device.compute_units * GROUPS_PER_UNIT)
-    return max(groups, 1) * local
-
-
-# The grid-stride kernels index with 32-bit unsigned integers.
-MAX_ELEMENTS = (1 << 31) - 1
-
-
-def check_size(n, name):
-    """Raise ValueError when an array of n elements is past the kernels' index."""
-    if n > MAX_ELEMENTS:
-        raise ValueError("%s has %d elements; the OpenCL kernels take at most "
-                         "2**31 - 1 per array" % (name, n))
-
-
-def upload(session, array, flags="r"):
-    """A device buffer holding a C-contiguous copy of ``array``."""
-    host = np.ascontiguousarray(array)
-    buffer = _opencl.Buffer(session.context, host.nbytes, flags)
-    buffer.write(session.queue, host)
-    return buffer
+from wavesparse._dispatch import check_device_size
+from wavesparse.opencl import _runtime
+from wavesparse.opencl.launch import (GROUPS_PER_UNIT, grid_size, index_option,
+                                      local_size, real_options, upload)
+from wavesparse.opencl.session import get_program, launch, session as current_session
 
 
 def apply_threshold(w, t):
     """``(pruned, mask)`` like wavesparse.ops.apply_threshold, on the device."""
     n = w.size
-    check_size(n, "w")
-    session = opencl.session()
+    check_device_size(n, "w")
+    session = current_session()
     order = "F" if (w.flags.f_contiguous and not w.flags.c_contiguous) else "C"
     flat = w.ravel(order=order)
     out, mask_buffer = threshold_buffer(session, upload(session, flat), n, w.dtype, t)
@@ -80,32 +31,28 @@ def apply_threshold(w, t):
 
 def threshold_buffer(session, source, n, dtype, t):
     """Device buffers (pruned, mask) of n elements of ``source``: |w| >= t kept."""
-    program = opencl.get_program(session, "mask.cl", real_options(session, dtype))
-    kernel = _opencl.Kernel(program, "apply_threshold")
-    out = _opencl.Buffer(session.context, n * dtype.itemsize)
-    mask_buffer = _opencl.Buffer(session.context, n)
+    program = get_program(session, "mask.cl", real_options(session, dtype))
+    kernel = _runtime.Kernel(program, "apply_threshold")
+    out = _runtime.Buffer(session.context, n * dtype.itemsize)
+    mask_buffer = _runtime.Buffer(session.context, n)
     kernel.set_arg(0, source)
     kernel.set_arg(1, dtype.type(t))  # t is already in the dtype's range
     kernel.set_arg(2, out)
     kernel.set_arg(3, mask_buffer)
     kernel.set_arg(4, np.uint32(n))
-    opencl.launch(session, kernel, (grid_size(session, n),), (local_size(session),))
+    launch(session, kernel, (grid_size(session, n),), (local_size(session),))
     return out, mask_buffer
-
-def index_option(index_dtype):
-    """The build option of kernels templated on INDEX (int or long)."""
-    return " -DINDEX=%s" % ("long" if index_dtype == np.int64 else "int")
-
 
 class DeviceMatrix:
     """A CSR or BSR matrix uploaded once, multiplied on the device many times.
 
-    Parameters are the parts wavesparse.ops._sparse_parts gives; the buffers
-    stay on the device as long as this object lives.
+    ``parts`` are the :class:`wavesparse._dispatch.SparseParts` of the matrix;
+    the buffers stay on the device as long as this object lives.
     """
 
-    def __init__(self, kind, data, indices, indptr, blocksize, shape):
-        self.session = opencl.session()
+    def __init__(self, parts):
+        kind, data, indices, indptr, blocksize, shape = parts
+        self.session = current_session()
         self.kind, self.shape, self.dtype = kind, tuple(shape), data.dtype
         self.blocksize = tuple(blocksize)
         wave = self.session.wavefront()
@@ -114,7 +61,7 @@ class DeviceMatrix:
         if kind == "csr":
             self.rows_per_group = max(1, min(4, self.session.device.max_work_group_size // wave))
             options += " -DROWS=%d" % self.rows_per_group
-            self.program = opencl.get_program(self.session, "spmm_csr.cl", options)
+            self.program = get_program(self.session, "spmm_csr.cl", options)
         else:
             br, bc = self.blocksize
             lanes = max(1, min(br, self.session.device.max_work_group_size // wave, 4))
@@ -122,7 +69,7 @@ class DeviceMatrix:
                 lanes -= 1
             self.lanes_r = lanes
             options += " -DBR=%d -DBC=%d -DLANES_R=%d" % (br, bc, lanes)
-            self.program = opencl.get_program(self.session, "spmm_bsr.cl", options)
+            self.program = get_program(self.session, "spmm_bsr.cl", options)
         self.wave = wave
         # GPUs get the kernels that stage nonzeros or blocks in local memory;
         # CPU devices the direct ones (see the kernels' notes).
@@ -137,9 +84,9 @@ class DeviceMatrix:
         x = np.ascontiguousarray(X)
         xbuf = upload(self.session, x)
         y = np.empty((m, n), dtype=self.dtype)
-        out = _opencl.Buffer(self.session.context, y.nbytes, "w")
+        out = _runtime.Buffer(self.session.context, y.nbytes, "w")
         if self.kind == "csr" and n == 1:
-            kernel = _opencl.Kernel(self.program, "csr_spmv")
+            kernel = _runtime.Kernel(self.program, "csr_spmv")
             args = [self.indptr, self.indices, self.data, xbuf, out, np.uint64(m)]
             group = self.wave * self.rows_per_group
             global_size = (-(-m // self.rows_per_group) * group,)
@@ -150,30 +97,25 @@ class DeviceMatrix:
             local = (self.wave, self.rows_per_group)
             global_size = (-(-n // self.wave) * self.wave,
                            -(-m // self.rows_per_group) * self.rows_per_group)
-            kernel = _opencl.Kernel(self.program, "csr_spmm" if self.tiled
+            kernel = _runtime.Kernel(self.program, "csr_spmm" if self.tiled
                                     else "csr_spmm_direct")
         else:
             block_rows = m // self.blocksize[0]
             args = [self.indptr, self.indices, self.data, xbuf, np.uint64(n), out,
                     np.uint64(n), np.uint64(block_rows), np.uint64(n)]
             if self.tiled:
-                kernel = _opencl.Kernel(self.program, "bsr_spmm")
+                kernel = _runtime.Kernel(self.program, "bsr_spmm")
                 local = (self.wave, self.lanes_r)
                 global_size = (-(-n // self.wave) * self.wave, block_rows * self.lanes_r)
             else:
-                kernel = _opencl.Kernel(self.program, "bsr_spmm_direct")
+                kernel = _runtime.Kernel(self.program, "bsr_spmm_direct")
                 local = (self.wave, 1)
                 global_size = (-(-n // self.wave) * self.wave, m)
         for i, arg in enumerate(args):
             kernel.set_arg(i, arg)
-        opencl.launch(self.session, kernel, global_size, local)
+        launch(self.session, kernel, global_size, local)
         out.read(self.session.queue, y)
         return np.asfortranarray(y) if (X.flags.f_contiguous and not X.flags.c_contiguous) else y
-
-
-def spmm(kind, data, indices, indptr, blocksize, shape, X):
-    """``A @ X`` on the device for CSR/BSR parts (X 2-D, dtypes checked)."""
-    return DeviceMatrix(kind, data, indices, indptr, blocksize, shape).matmul(X)
 
 
 # Radix selection: 11-bit digits from the top (11/10/10 for float32's 31-bit
@@ -195,24 +137,24 @@ def kth_magnitude(arrays, k):
     """``(value, n_below, n_equal)`` like wavesparse.ops.rank_magnitude, with the
     histogram passes on the device; each array is uploaded once, never joined.
     """
-    session = opencl.session()
+    session = current_session()
     buffers = []
     for i, a in enumerate(arrays):
-        check_size(a.size, "w[%d]" % i)
+        check_device_size(a.size, "w[%d]" % i)
         buffers.append((upload(session, a.ravel(order="K")), a.size))
     return select_in_buffers(session, buffers, arrays[0].dtype, k)
 
 
 def select_in_buffers(session, buffers, dtype, k):
     """Radix selection over device buffers [(buffer, n), ...] of one dtype."""
-    program = opencl.get_program(session, "select.cl", real_options(session, dtype)
+    program = get_program(session, "select.cl", real_options(session, dtype)
                                  + " -DBINS=%d" % SELECT_BINS)
     key_bits = 31 if dtype == np.float32 else 63
     key_type = np.uint32 if dtype == np.float32 else np.uint64
     rank = k
-    hist = _opencl.Buffer(session.context, SELECT_BINS * 4)
+    hist = _runtime.Buffer(session.context, SELECT_BINS * 4)
     counts = np.empty(SELECT_BINS, np.uint32)
-    kernel = _opencl.Kernel(program, "radix_histogram")
+    kernel = _runtime.Kernel(program, "radix_histogram")
     prefix, consumed = 0, 0
     for width in _digits(key_bits):
         shift = key_bits - consumed - width
@@ -227,7 +169,7 @@ def select_in_buffers(session, buffers, dtype, k):
             # clears and merges its 2048 bins once.
             groups = min(-(-n // local_size(session)),
                          session.device.compute_units * GROUPS_PER_UNIT)
-            opencl.launch(session, kernel, (groups * local_size(session),),
+            launch(session, kernel, (groups * local_size(session),),
                           (local_size(session),))
             hist.read(session.queue, counts)
             total += counts

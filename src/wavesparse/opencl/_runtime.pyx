@@ -11,7 +11,7 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 from libc.stdint cimport uintptr_t
 
-from wavesparse._clrt cimport *
+from wavesparse.opencl._clrt cimport *
 
 import os
 import threading

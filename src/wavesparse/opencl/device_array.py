@@ -5,7 +5,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from wavesparse import opencl
->>> from wavesparse.device import DeviceArray
+>>> from wavesparse.opencl import DeviceArray
 >>> ok, _ = opencl.available()
 >>> w = np.arange(1.0, 9.0, dtype=np.float32).reshape(2, 4)
 >>> d = DeviceArray(w) if ok else None
@@ -17,9 +17,14 @@ array([[0., 0., 0., 0.],
 import numpy as np
 import scipy.sparse as sp
 
-from wavesparse import _opencl_formats, _opencl_ops, opencl
 from wavesparse import _validate as check
-from wavesparse.formats import _INT32_MAX, _blocksize, _over
+from wavesparse._ties import keep_later_ties, strictly_above
+from wavesparse._dispatch import (INT32_MAX, assemble, blocksize as block_shape,
+                                  check_device_size, refuse_nan)
+from wavesparse.opencl import formats as device_formats
+from wavesparse.opencl import ops as device_ops
+from wavesparse.opencl.launch import real_options, upload
+from wavesparse.opencl.session import session as current_session
 
 __all__ = ["DeviceArray"]
 
@@ -44,7 +49,7 @@ class DeviceArray:
     --------
     >>> import numpy as np
     >>> from wavesparse import opencl
-    >>> from wavesparse.device import DeviceArray
+    >>> from wavesparse.opencl import DeviceArray
     >>> ok, _ = opencl.available()
     >>> DeviceArray(np.ones((2, 3), np.float32)).shape if ok else (2, 3)
     (2, 3)
@@ -54,13 +59,13 @@ class DeviceArray:
         w = check.float_array(w, "w")
         if w.size == 0:
             raise ValueError("w must have 1 to 2**31 - 1 elements, got 0")
-        _opencl_ops.check_size(w.size, "w")
-        self.session = opencl.session()
+        check_device_size(w.size, "w")
+        self.session = current_session()
         if w.dtype == np.float64:
-            _opencl_ops.real_options(self.session, w.dtype)  # raises without fp64
+            real_options(self.session, w.dtype)  # raises without fp64
         self.shape, self.dtype, self.size = w.shape, w.dtype, w.size
-        check.refuse_nan([w], "w")
-        self.buffer = _opencl_ops.upload(self.session, np.ascontiguousarray(w))
+        refuse_nan([w], "w")
+        self.buffer = upload(self.session, np.ascontiguousarray(w))
 
     @classmethod
     def _wrap(cls, session, buffer, shape, dtype):
@@ -78,7 +83,7 @@ class DeviceArray:
         --------
         >>> import numpy as np
         >>> from wavesparse import opencl
-        >>> from wavesparse.device import DeviceArray
+        >>> from wavesparse.opencl import DeviceArray
         >>> ok, _ = opencl.available()
         >>> DeviceArray(np.eye(2)).download() if ok else np.eye(2)
         array([[1., 0.],
@@ -95,7 +100,7 @@ class DeviceArray:
         --------
         >>> import numpy as np
         >>> from wavesparse import opencl
-        >>> from wavesparse.device import DeviceArray
+        >>> from wavesparse.opencl import DeviceArray
         >>> ok, _ = opencl.available()
         >>> w = np.float32([3, -1, 2, -2])
         >>> DeviceArray(w).rank_magnitude(2) if ok else (np.float32(2.0), 1, 2)
@@ -104,7 +109,7 @@ class DeviceArray:
         k = check.index(k, "k")
         if not 0 <= k < self.size:
             raise ValueError("k must be in [0, %d), got %d" % (self.size, k))
-        return _opencl_ops.select_in_buffers(self.session, [(self.buffer, self.size)],
+        return device_ops.select_in_buffers(self.session, [(self.buffer, self.size)],
                                              self.dtype, k)
 
     def threshold(self, t):
@@ -114,13 +119,13 @@ class DeviceArray:
         --------
         >>> import numpy as np
         >>> from wavesparse import opencl
-        >>> from wavesparse.device import DeviceArray
+        >>> from wavesparse.opencl import DeviceArray
         >>> ok, _ = opencl.available()
         >>> DeviceArray(np.float32([0.5, -2, 1])).threshold(1.0)[1] if ok else np.array([False, True, True])
         array([False,  True,  True])
         """
         t = check.threshold_for(check.real_scalar(t, "t"), self.dtype)
-        out, mask_buffer = _opencl_ops.threshold_buffer(self.session, self.buffer,
+        out, mask_buffer = device_ops.threshold_buffer(self.session, self.buffer,
                                                         self.size, self.dtype, t)
         mask = np.empty(self.shape, np.bool_)
         mask_buffer.read(self.session.queue, mask.view(np.uint8))
@@ -142,7 +147,7 @@ class DeviceArray:
         --------
         >>> import numpy as np
         >>> from wavesparse import opencl
-        >>> from wavesparse.device import DeviceArray
+        >>> from wavesparse.opencl import DeviceArray
         >>> ok, _ = opencl.available()
         >>> DeviceArray(np.float32([4, 1, 3, 2])).prune(0.5).download() if ok else np.float32([4, 0, 3, 0])
         array([4., 0., 3., 0.], dtype=float32)
@@ -152,26 +157,27 @@ class DeviceArray:
         if k == 0:
             return self
         value, n_below, n_equal = self.rank_magnitude(k - 1)
+        pruned, mask = self.threshold(strictly_above(value, self.dtype))
         if k - n_below < n_equal:
-            from wavesparse.pruning._smallest import prune_smallest
-            ((pruned, _),) = prune_smallest([self.download()], k)
-            return DeviceArray(pruned)
-        from wavesparse.pruning._smallest import _strictly_above
-        return self.threshold(_strictly_above(value, self.dtype))[0]
+            w = self.download()
+            results = [[pruned.download(), mask]]
+            keep_later_ties([w], [None], results, value, k - n_below)
+            return DeviceArray(results[0][0])
+        return pruned
 
     def _matrix_shape(self):
         if len(self.shape) == 1:
             return (1, self.shape[0])
         return (self.shape[0], self.size // self.shape[0])
 
-    def to_csr(self, threshold=None, *, _index_limit=_INT32_MAX):
+    def to_csr(self, threshold=None, *, _index_limit=INT32_MAX):
         """The array (as the matrix (shape[0], rest)) packed to CSR on the device.
 
         Examples
         --------
         >>> import numpy as np
         >>> from wavesparse import opencl
-        >>> from wavesparse.device import DeviceArray
+        >>> from wavesparse.opencl import DeviceArray
         >>> ok, _ = opencl.available()
         >>> DeviceArray(np.eye(3, dtype=np.float32)).to_csr().nnz if ok else 3
         3
@@ -181,34 +187,34 @@ class DeviceArray:
             keep = "above"
             t = check.threshold_for(check.real_scalar(threshold, "threshold"), self.dtype)
         shape = self._matrix_shape()
-        parts = _opencl_formats.csr_parts(self.session, self.buffer, shape, self.dtype,
+        parts = device_formats.csr_parts(self.session, self.buffer, shape, self.dtype,
                                           keep, t, None, _index_limit)
-        return _over(sp.csr_array, parts, shape)
+        return assemble(sp.csr_array, parts, shape)
 
-    def to_bsr(self, blocksize, norm=None, threshold=0.0, *, _index_limit=_INT32_MAX):
+    def to_bsr(self, blocksize, norm=None, threshold=0.0, *, _index_limit=INT32_MAX):
         """The matrix packed to BSR on the device; the block must divide it.
 
         Examples
         --------
         >>> import numpy as np
         >>> from wavesparse import opencl
-        >>> from wavesparse.device import DeviceArray
+        >>> from wavesparse.opencl import DeviceArray
         >>> ok, _ = opencl.available()
         >>> DeviceArray(np.eye(4, dtype=np.float32)).to_bsr(2).indices.tolist() if ok else [0, 1]
         [0, 1]
         """
-        r, c = _blocksize(blocksize)
+        r, c = block_shape(blocksize)
         shape = self._matrix_shape()
         if shape[0] % r or shape[1] % c:
             raise ValueError("blocksize %s does not divide the shape %s"
                              % ((r, c), shape))
         if norm not in (None, "l1", "l2"):
             raise ValueError("norm must be None, 'l1' or 'l2', got %r" % (norm,))
-        parts = _opencl_formats.bsr_parts(self.session, self.buffer, shape, self.dtype,
+        parts = device_formats.bsr_parts(self.session, self.buffer, shape, self.dtype,
                                           (r, c), norm or "nonzero",
                                           check.real_scalar(threshold, "threshold"),
                                           _index_limit)
-        return _over(sp.bsr_array, parts, shape, blocksize=(r, c))
+        return assemble(sp.bsr_array, parts, shape, blocksize=(r, c))
 
     def sparse_linear(self, format="csr", blocksize=16):
         """A :class:`wavesparse.SparseLinear` on OpenCL over this array's
@@ -218,7 +224,7 @@ class DeviceArray:
         --------
         >>> import numpy as np
         >>> from wavesparse import opencl
-        >>> from wavesparse.device import DeviceArray
+        >>> from wavesparse.opencl import DeviceArray
         >>> ok, _ = opencl.available()
         >>> layer = DeviceArray(np.eye(2, dtype=np.float32)).sparse_linear() if ok else None
         >>> layer(np.float32([[1, 2]])) if ok else np.float32([[1, 2]])

@@ -1,4 +1,4 @@
-"""OpenCL devices, sessions and the program cache.
+"""OpenCL devices, the session on the chosen one, and the program cache.
 
 The OpenCL library is opened at run time (``libOpenCL.so.1``, or the path in
 ``$WAVESPARSE_OPENCL_LIBRARY``); nothing here is needed for the CPU path.
@@ -20,7 +20,7 @@ import os
 import threading
 from importlib import resources
 
-from wavesparse import _opencl
+from wavesparse.opencl import _runtime
 from wavesparse.errors import OpenCLUnavailable
 
 __all__ = ["devices", "available", "session", "Session", "kernel_source",
@@ -47,7 +47,7 @@ def devices():
     >>> all(d.max_work_group_size > 0 for d in opencl.devices()) if ok else True
     True
     """
-    runtime = _opencl.runtime()
+    runtime = _runtime.runtime()
     found = []
     for platform in runtime.platforms():
         found.extend(platform.devices())
@@ -57,7 +57,7 @@ def devices():
 def _chosen_device():
     found = devices()
     if not found:
-        path = _opencl.runtime().path or "libOpenCL.so.1"
+        path = _runtime.runtime().path or "libOpenCL.so.1"
         raise OpenCLUnavailable(
             "OpenCL library %s loaded, but no platform reports a device "
             "(is an ICD such as pocl-opencl-icd installed?)" % path)
@@ -121,8 +121,8 @@ class Session:
 
     def __init__(self, device):
         self.device = device
-        self.context = _opencl.Context(device)
-        self.queue = _opencl.Queue(self.context)
+        self.context = _runtime.Context(device)
+        self.queue = _runtime.Queue(self.context)
 
     def wavefront(self):
         """The SIMD width kernels are tuned for: the driver's, else 64 (GCN).
@@ -224,7 +224,7 @@ def get_program(session, source, options=""):
         with _cache_lock:
             found = _programs.get(key)
         if found is None:
-            found = _opencl.Program(session.context, source, options)
+            found = _runtime.Program(session.context, source, options)
             with _cache_lock:
                 _programs[key] = found
                 _builds += 1
@@ -283,12 +283,13 @@ def launch(session, kernel, global_size, local_size=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from wavesparse import _opencl, opencl
+    >>> from wavesparse import opencl
+    >>> from wavesparse.opencl import _runtime
     >>> ok, _ = opencl.available()
     >>> if ok:
     ...     s = opencl.session()
-    ...     k = _opencl.Kernel(opencl.get_program(s, "mask.cl", "-DREAL=float"), "apply_threshold")
-    ...     buf = _opencl.Buffer(s.context, 4)
+    ...     k = _runtime.Kernel(opencl.get_program(s, "mask.cl", "-DREAL=float"), "apply_threshold")
+    ...     buf = _runtime.Buffer(s.context, 4)
     ...     for i, arg in enumerate([buf, np.float32(0), buf, buf, np.uint32(0)]):
     ...         k.set_arg(i, arg)
     ...     with opencl.profile() as kernels:

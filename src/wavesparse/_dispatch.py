@@ -1,0 +1,141 @@
+"""Where a call runs, and the rules the CPU and OpenCL paths share.
+
+``backend=`` resolution, the index-dtype rule of every sparse result, the
+OpenCL size limit, NaN refusal, and the unpacking of a caller's scipy.sparse
+array all live here, once; :mod:`wavesparse.ops`, :mod:`wavesparse.formats`,
+:mod:`wavesparse.layers` and the :mod:`wavesparse.opencl` kernels import them.
+Arguments reaching these helpers have passed :mod:`wavesparse._validate`.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+
+from wavesparse import _convert
+from wavesparse import _validate as check
+from wavesparse.errors import OpenCLUnavailable
+
+#: Elements from which ``backend="auto"`` moves work to an OpenCL GPU.
+AUTO_OPENCL_MIN = 1 << 22
+
+#: The largest index or count an int32 index array holds.
+INT32_MAX = int(np.iinfo(np.int32).max)
+
+#: The OpenCL grid-stride kernels index with 32-bit unsigned integers.
+MAX_DEVICE_ELEMENTS = (1 << 31) - 1
+
+#: The largest block edge product ``to_bsr`` accepts: a block bigger than
+#: this holds more than 2**31 - 1 values, which no kernel indexes.
+MAX_BLOCK_ELEMENTS = MAX_DEVICE_ELEMENTS
+
+
+def use_opencl(backend, size):
+    """Whether a call with ``backend`` on ``size`` elements runs on OpenCL.
+
+    ``"cpu"`` never does; ``"opencl"`` always does, raising
+    :class:`~wavesparse.OpenCLUnavailable` with the reason when it cannot;
+    ``"auto"`` does when the chosen device is a GPU and ``size`` is at least
+    :data:`AUTO_OPENCL_MIN`.
+    """
+    backend = check.backend_name(backend)
+    if backend == "cpu":
+        return False
+    from wavesparse.opencl import session
+    if backend == "opencl":
+        session()  # raises OpenCLUnavailable with the reason
+        return True
+    if size < AUTO_OPENCL_MIN:
+        return False
+    try:
+        return session().device.is_gpu
+    except OpenCLUnavailable:
+        return False
+
+
+def index_dtype(maxval, limit=INT32_MAX):
+    """int32 when every index and count up to ``maxval`` fits, else int64.
+
+    The rule of scipy's ``get_index_dtype``; ``limit`` lowers the int32 bound
+    so tests reach the int64 path on small arrays.
+    """
+    return np.dtype(np.int32) if maxval <= limit else np.dtype(np.int64)
+
+
+def check_device_size(n, name):
+    """Raise ValueError when an array of ``n`` elements is past the kernels' index."""
+    if n > MAX_DEVICE_ELEMENTS:
+        raise ValueError("%s has %d elements; the OpenCL kernels take at most "
+                         "2**31 - 1 per array" % (name, n))
+
+
+def refuse_nan(arrays, name):
+    """Raise ValueError naming ``name`` when any of ``arrays`` holds a NaN.
+
+    One parallel C pass over the arrays where they lie (the OpenCL paths call
+    it before uploading anything); the message is the C status's, written once
+    in the Cython layer.
+    """
+    views = [check.flat_view(a)[0] for a in arrays if a.size]
+    if views:
+        _convert.refuse_nan(views, name)
+
+
+def blocksize(value, name="blocksize"):
+    """A block shape: a positive int (square) or a pair of positive ints.
+
+    A block of more than :data:`MAX_BLOCK_ELEMENTS` values is refused too.
+    """
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        value = (value, value)
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError("%s must be a positive int or a pair (R, C) of positive "
+                        "ints, got %r" % (name, value))
+    r, c = (check.index(b, name) for b in value)
+    if r < 1 or c < 1:
+        raise ValueError("%s must be positive, got %r" % (name, (r, c)))
+    if r * c > MAX_BLOCK_ELEMENTS:
+        raise ValueError("%s %r holds %d values per block; at most 2**31 - 1 are "
+                         "supported" % (name, (r, c), r * c))
+    return r, c
+
+
+SparseParts = namedtuple("SparseParts", "kind data indices indptr blocksize shape")
+SparseParts.__doc__ = """A CSR or BSR matrix as the kernels take it: contiguous
+parts, one index dtype, canonical order."""
+
+
+def sparse_parts(A, name="A"):
+    """The :class:`SparseParts` of a scipy CSR/BSR array or matrix.
+
+    Duplicates are summed (on a copy) so the kernels see canonical parts.
+    """
+    import scipy.sparse as sp
+    if not sp.issparse(A) or A.format not in ("csr", "bsr"):
+        raise TypeError("%s must be a scipy.sparse CSR or BSR array or matrix, "
+                        "got %s" % (name, type(A).__name__ if not sp.issparse(A)
+                                    else A.format.upper()))
+    if A.dtype not in check.FLOAT_DTYPES:
+        raise TypeError("%s must hold float32 or float64 values, got dtype %s"
+                        % (name, A.dtype))
+    if not A.has_canonical_format:
+        A = A.copy()
+        A.sum_duplicates()
+    wide = A.indices.dtype == np.int64 or A.indptr.dtype == np.int64
+    index = np.int64 if wide else np.int32
+    indices = np.ascontiguousarray(A.indices, dtype=index)
+    indptr = np.ascontiguousarray(A.indptr, dtype=index)
+    data = np.ascontiguousarray(A.data)
+    size = A.blocksize if A.format == "bsr" else (1, 1)
+    return SparseParts(A.format, data, indices, indptr, tuple(size), tuple(A.shape))
+
+
+def assemble(matrix_type, parts, shape, **kwargs):
+    """A scipy sparse array over ``(data, indices, indptr)`` as they are.
+
+    No copy and no downcast: scipy may pick narrower indices than the ones
+    the kernels filled, so those are put back.
+    """
+    data, indices, indptr = parts
+    result = matrix_type((data, indices, indptr), shape=shape, **kwargs)
+    result.data, result.indices, result.indptr = data, indices, indptr
+    return result

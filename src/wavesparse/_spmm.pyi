@@ -1,0 +1,6 @@
+import numpy as np
+
+def csr_spmm(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+             x: np.ndarray, y: np.ndarray) -> None: ...
+def bsr_spmm(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, br: int, bc: int,
+             x: np.ndarray, y: np.ndarray) -> None: ...
