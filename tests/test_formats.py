@@ -170,7 +170,7 @@ def test_bsr_empty_and_int64():
 def test_bsr_refuses_bad_input():
     with pytest.raises(ValueError, match="blocksize must be positive"):
         formats.to_bsr(np.ones((4, 4)), (0, 2))
-    with pytest.raises(ValueError, match="blocksize must be a positive int or a pair"):
+    with pytest.raises(TypeError, match="blocksize must be a positive int or a pair"):
         formats.to_bsr(np.ones((4, 4)), "2x2")
     with pytest.raises(ValueError, match="norm must be"):
         formats.to_bsr(np.ones((4, 4)), 2, norm="l3")

@@ -122,14 +122,20 @@ def test_stats():
     assert MagnitudePruner.measure_sparsity(np.array([0.0, 1.0, 0.0])) == pytest.approx(2 / 3)
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan"), "0.5"])
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, float("nan")])
 def test_sparsity_validation(bad):
     with pytest.raises(ValueError, match="sparsity"):
         MagnitudePruner(bad)
 
 
+@pytest.mark.parametrize("bad", ["0.5", [0.5], None])
+def test_sparsity_of_wrong_type_is_a_type_error(bad):
+    with pytest.raises(TypeError, match="sparsity must be a real number"):
+        MagnitudePruner(bad)
+
+
 def test_refuses_integer_and_nan_weights():
-    with pytest.raises(ValueError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="float32 or float64"):
         MagnitudePruner(0.5).prune_layer(np.arange(10))
     with pytest.raises(ValueError, match="NaN"):
         MagnitudePruner(0.5).prune_layer(np.array([1.0, np.nan]))

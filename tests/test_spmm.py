@@ -93,7 +93,7 @@ def test_errors_name_both_shapes():
         ops.spmm(A, np.ones((6, 2), np.float32))
     with pytest.raises(ValueError, match=r"dtype float32, shape \(4, 5\).*dtype float64, shape \(5, 2\)"):
         ops.spmm(A, np.ones((5, 2)))
-    with pytest.raises(ValueError, match="CSR or BSR"):
+    with pytest.raises(TypeError, match="CSR or BSR"):
         ops.spmm(sp.coo_array(np.eye(3)), np.ones(3))
-    with pytest.raises(ValueError, match="CSR or BSR"):
+    with pytest.raises(TypeError, match="CSR or BSR"):
         ops.spmm(np.eye(3), np.ones(3))

@@ -106,7 +106,7 @@ def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT
     elif _on_device(backend, matrix):
         from wavesparse.opencl import formats as device_formats
         from wavesparse.opencl import session as current_session
-        from wavesparse.opencl.launch import upload
+        from wavesparse.opencl.calls import upload
         session = current_session()
         parts = device_formats.csr_parts(
             session, upload(session, matrix), matrix.shape, matrix.dtype, keep, t,
@@ -183,7 +183,7 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto"
     elif _on_device(backend, matrix):
         from wavesparse.opencl import formats as device_formats
         from wavesparse.opencl import session as current_session
-        from wavesparse.opencl.launch import upload
+        from wavesparse.opencl.calls import upload
         session = current_session()
         padded = matrix
         if shape != matrix.shape:

@@ -12,7 +12,7 @@ The modules, by role:
   Queue, Program, Kernel, Buffer, Event), each call's status checked;
 - :mod:`~wavesparse.opencl.session`: the chosen device, its session, the
   program cache, kernel launches and profiling;
-- :mod:`~wavesparse.opencl.launch`: build options, work sizes and uploads
+- :mod:`~wavesparse.opencl.calls`: build options, work sizes and uploads
   every kernel call shares;
 - :mod:`~wavesparse.opencl.ops`: thresholds, radix selection, CSR/BSR
   products (behind :mod:`wavesparse.ops`);

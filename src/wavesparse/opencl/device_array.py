@@ -23,7 +23,7 @@ from wavesparse._dispatch import (INT32_MAX, assemble, blocksize as block_shape,
                                   check_device_size, refuse_nan)
 from wavesparse.opencl import formats as device_formats
 from wavesparse.opencl import ops as device_ops
-from wavesparse.opencl.launch import real_options, upload
+from wavesparse.opencl.calls import real_options, upload
 from wavesparse.opencl.session import session as current_session
 
 __all__ = ["DeviceArray"]

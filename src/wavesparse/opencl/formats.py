@@ -10,7 +10,7 @@ import numpy as np
 
 from wavesparse._dispatch import index_dtype
 from wavesparse.opencl import _runtime
-from wavesparse.opencl.launch import index_option, real_options, run, upload
+from wavesparse.opencl.calls import index_option, real_options, run, upload
 from wavesparse.opencl.session import get_program
 
 # Work-items of a scan group: each scans 2 * SCAN values (4 KB of ulong).

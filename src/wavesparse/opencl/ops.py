@@ -9,7 +9,7 @@ import numpy as np
 
 from wavesparse._dispatch import check_device_size
 from wavesparse.opencl import _runtime
-from wavesparse.opencl.launch import (GROUPS_PER_UNIT, grid_size, index_option,
+from wavesparse.opencl.calls import (GROUPS_PER_UNIT, grid_size, index_option,
                                       local_size, real_options, upload)
 from wavesparse.opencl.session import get_program, launch, session as current_session
 
