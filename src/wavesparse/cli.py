@@ -23,7 +23,7 @@ import numpy as np
 import wavesparse
 from wavesparse import formats, io, report
 from wavesparse._timing import median_seconds
-from wavesparse.pruning import GradualPruner, MagnitudePruner, StructuredPruner, layer_choice
+from wavesparse.pruning import GradualPruner, MagnitudePruner, layer_choice, registry
 
 EXIT_USAGE = 2
 
@@ -153,10 +153,9 @@ def _prune(args, out):
             return 0
     if args.output is None:
         raise UsageError("prune needs -o OUTPUT (or --schedule alone)")
-    if args.block and args.layout != "bsr":
-        raise UsageError("--block applies to --layout bsr")
-    if args.method == "structured" and args.scope == "global":
-        raise UsageError("--scope global applies to --method magnitude")
+    if args.block and args.layout != "bsr" and args.method != "block":
+        raise UsageError("--block applies to --layout bsr and --method block")
+    _refuse_other_methods_options(args)
     for path in (args.input, args.output):
         if os.path.splitext(path)[1].lower() not in io.SUFFIXES:
             raise UsageError("%s: expected a .safetensors or .npz file" % path)
@@ -166,27 +165,11 @@ def _prune(args, out):
     tensors = io.load(args.input, dense=True)
     chosen, left = _choose(tensors, args.include, args.exclude)
     start = time.perf_counter()
-    pruned = {}
-    if args.method == "magnitude":
-        pruner = MagnitudePruner(args.sparsity, scope=args.scope)
-        if args.scope == "global":
-            result, _ = pruner.prune_model({n: tensors[n] for n in chosen}, sparsity=args.sparsity)
-            pruned.update(result)
-        else:
-            for i, name in enumerate(chosen):
-                _progress(i, len(chosen), name)
-                pruned[name] = pruner.prune_layer(tensors[name])[0]
-    else:
-        structured = StructuredPruner(args.sparsity, importance_metric=args.metric)
-        for i, name in enumerate(chosen):
-            _progress(i, len(chosen), name)
-            w = tensors[name]
-            _, kept = structured.prune_channels(w)
-            rows = np.zeros(w.shape[0], bool)
-            rows[kept] = True
-            pruned[name] = np.where(rows.reshape((-1,) + (1,) * (w.ndim - 1)), w, 0).astype(w.dtype)
-    _progress(len(chosen), len(chosen), "done")
-    block = args.block or (16, 16)
+    pruner = registry.get(args.method).from_arguments(args)
+    pruner.progress = _progress
+    result, _ = pruner.prune_model(tensors)  # the same include/exclude rule as _choose
+    pruned = {n: result[n] for n in chosen}
+    block = args.block or getattr(pruner, "block", (16, 16))
     written = {}
     rows = []
     for name, value in tensors.items():
@@ -202,9 +185,8 @@ def _prune(args, out):
     summary = report.totals(rows)
     pruned_rows = [r for r in rows if r["name"] in pruned]
     target = report.totals(pruned_rows)
-    print("Pruned %d of %d tensors of %s: %s, %s, target %.1f%%, layout %s%s (%.1f s)"
-          % (len(chosen), len(tensors), args.input, args.method, args.scope if
-             args.method == "magnitude" else "L%s" % args.metric[-1],
+    print("Pruned %d of %d tensors of %s: %s, target %.1f%%, layout %s%s (%.1f s)"
+          % (len(chosen), len(tensors), args.input, _method_label(args),
              100 * args.sparsity, args.layout,
              " %dx%d" % block if args.layout == "bsr" else "",
              time.perf_counter() - start), file=out)
@@ -218,11 +200,33 @@ def _prune(args, out):
     print("Wrote %s" % args.output, file=out)
     if args.json:
         _write_json(args.json, {"input": args.input, "output": args.output,
-                                "method": args.method, "scope": args.scope,
+                                "method": args.method, "options": _method_options(args),
                                 "target_sparsity": args.sparsity, "layout": args.layout,
                                 "tensors": rows, "totals": summary,
                                 "pruned_totals": target}, out)
     return 0
+
+
+def _method_options(args):
+    """{option dest: value} of the chosen method's own command-line options."""
+    return {dest: getattr(args, dest) for dest in _METHOD_OPTIONS.get(args.method, ())}
+
+
+def _method_label(args):
+    """The method and its own options, for the report's first line."""
+    options = ", ".join("%s %s" % (dest.replace("_", "-"), value)
+                        for dest, value in _method_options(args).items())
+    return "%s (%s)" % (args.method, options) if options else args.method
+
+
+def _refuse_other_methods_options(args):
+    """An option of another method than the chosen one is a usage error."""
+    own = set(_METHOD_OPTIONS.get(args.method, ()))
+    for method, dests in _METHOD_OPTIONS.items():
+        for dest in set(dests) - own:
+            if getattr(args, dest) != _METHOD_DEFAULTS[dest]:
+                raise UsageError("--%s applies to --method %s"
+                                 % (dest.replace("_", "-"), method))
 
 
 # ------------------------------------------------------------------ inspect
@@ -388,6 +392,39 @@ class _Parser(argparse.ArgumentParser):
                   % (self.prog, message, self.prog))
 
 
+#: The options each registered method adds: {method: [dest, ...]}, and their defaults.
+_METHOD_OPTIONS = {}
+_METHOD_DEFAULTS = {}
+
+
+class _MethodGroup:
+    """The argument group of one method; an option that an earlier method
+    declared already (``--calibration`` of wanda and sparsegpt) is shared."""
+
+    def __init__(self, parser, method):
+        self.parser, self.method = parser, method
+        self.group = parser.add_argument_group("options of --method %s" % method)
+        self.dests = []
+
+    def add_argument(self, *flags, **kwargs):
+        existing = {o: a for a in self.parser._actions for o in a.option_strings}
+        if flags[0] in existing:
+            self.dests.append(existing[flags[0]].dest)
+            return existing[flags[0]]
+        action = self.group.add_argument(*flags, **kwargs)
+        self.dests.append(action.dest)
+        _METHOD_DEFAULTS[action.dest] = action.default
+        return action
+
+
+def _add_method_options(parser):
+    """One argument group per registered pruner, holding its own options."""
+    for name in registry.names():
+        group = _MethodGroup(parser, name)
+        registry.get(name).add_arguments(group)
+        _METHOD_OPTIONS[name] = group.dests
+
+
 def build_parser():
     """The argument parser of every command.
 
@@ -413,20 +450,19 @@ def build_parser():
     p.add_argument("-o", "--output", help="checkpoint to write (.safetensors or .npz)")
     p.add_argument("--sparsity", type=_fraction, default=0.5,
                    help="fraction of weights (or channels) to remove, in [0, 1); default 0.5")
-    p.add_argument("--method", choices=["magnitude", "structured"], default="magnitude",
-                   help="magnitude: smallest |w|; structured: whole output channels "
-                        "(rows) zeroed, shapes kept")
-    p.add_argument("--scope", choices=["local", "global"], default="local",
-                   help="magnitude per tensor, or one threshold over all chosen tensors")
-    p.add_argument("--metric", choices=["l1", "l2"], default="l1",
-                   help="channel importance for --method structured")
+    p.add_argument("--method", choices=registry.names(), default="magnitude",
+                   help="; ".join("%s: %s" % (name, registry.get(name).summary)
+                                  for name in registry.names()))
+    _add_method_options(p)
     p.add_argument("--include", action="append", metavar="GLOB",
                    help="prune only tensors whose name matches (repeatable)")
     p.add_argument("--exclude", action="append", metavar="GLOB",
                    help="never prune tensors whose name matches (repeatable)")
     p.add_argument("--layout", choices=["dense", "csr", "bsr"], default="dense",
                    help="how pruned tensors are stored (see wavesparse.io)")
-    p.add_argument("--block", type=_block, metavar="RxC", help="BSR block shape (default 16x16)")
+    p.add_argument("--block", type=_block, metavar="RxC",
+                   help="block shape: of the BSR layout (default 16x16), and of "
+                        "--method block (default 64x64)")
     p.add_argument("--schedule", action="store_true",
                    help="print the gradual schedule that reaches --sparsity")
     p.add_argument("--steps", type=_steps, default=(0, 1000, 100), metavar="B:E:F",
