@@ -1,10 +1,6 @@
 """OpenCL devices, the session on the chosen one, and the program cache.
 
-The OpenCL library is opened at run time (``libOpenCL.so.1``, or the path in
-``$WAVESPARSE_OPENCL_LIBRARY``); nothing here is needed for the CPU path.
-``$WAVESPARSE_DEVICE`` picks the device: an index into :func:`devices` or a
-part of a device's name.  Without it the first GPU is taken, else the first
-device.
+How the library and the device are chosen is told in :mod:`wavesparse.opencl`.
 
 Examples
 --------
