@@ -63,6 +63,35 @@ def test_kth_few_candidates_path_float64():
         assert ops.kth_magnitude(w, k) == oracle_kth([w], k)
 
 
+MANY_THREADS = r"""
+import numpy as np
+from wavesparse import _select, ops
+w = np.random.default_rng(11).standard_normal(20_000_000)
+w[::5] *= 1e-3  # a second cluster of magnitudes, far below the first
+flat = np.abs(w)
+for k in (0, 1_234_567, 10_000_000, 18_000_000, w.size - 1):
+    value = np.partition(flat, k)[k]
+    assert ops.kth_magnitude(w, k) == (value, int(np.count_nonzero(flat == value))), k
+print(_select.max_threads())
+"""
+
+
+def test_kth_float64_on_more_than_256_threads():
+    # 20M elements give work for 305 threads, so all 300 run; every per-thread
+    # table must follow the thread count (it once stopped at 256).
+    import os
+    import subprocess
+    import sys
+    from wavesparse import _select
+    if _select.max_threads() == 1:
+        pytest.skip("this build has no OpenMP: its kernels run on one thread")
+    env = dict(os.environ, OMP_NUM_THREADS="300")
+    done = subprocess.run([sys.executable, "-c", MANY_THREADS], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["300"]
+
+
 def test_kth_layouts(dtype):
     rng = np.random.default_rng(0)
     base = rng.standard_normal((37, 53)).astype(dtype)
