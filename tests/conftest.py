@@ -1,8 +1,12 @@
-"""Shared fixtures: the OpenCL session (skipped, with the reason, where none).
+"""Shared fixtures: the OpenCL session (skipped, with the reason, where none)
+and the test-only extension (skipped where a build left it out).
 
 With WAVESPARSE_REQUIRE_OPENCL=1 (CI sets it) a missing OpenCL device fails
-the OpenCL tests instead of skipping them, so they cannot pass unseen.
+the OpenCL tests instead of skipping them, so they cannot pass unseen; with
+WAVESPARSE_REQUIRE_TESTING=1 (CI sets it too) so does a missing
+wavesparse._testing.
 """
+import importlib
 
 import os
 
@@ -25,6 +29,24 @@ def cl_session():
                         + reason)
         pytest.skip("no OpenCL device: " + reason)
     return opencl.session()
+
+
+def testing_module():
+    """wavesparse._testing, else a skip (or, when required, a failure)."""
+    try:
+        return importlib.import_module("wavesparse._testing")
+    except ImportError as error:
+        reason = ("the test-only extension wavesparse._testing is not installed "
+                  "(a build without the 'tests' install tag): %s" % error)
+        if os.environ.get("WAVESPARSE_REQUIRE_TESTING") == "1":
+            pytest.fail("WAVESPARSE_REQUIRE_TESTING=1 but " + reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def hooks():
+    """The test-only extension: C helpers and the OpenCL runtime's probes."""
+    return testing_module()
 
 
 def backends():

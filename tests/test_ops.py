@@ -262,14 +262,13 @@ def test_kth_opencl_sizes_and_many_arrays(cl_session, n):
         parts, total // 2, "cpu")
 
 
-def test_kth_opencl_refuses_nan_before_any_kernel(cl_session):
-    from wavesparse.opencl import _runtime as _opencl
+def test_kth_opencl_refuses_nan_before_any_kernel(cl_session, hooks):
     w = np.ones(1000, np.float32)
     w[3] = np.nan
-    before = _opencl.live_objects()
+    before = hooks.live_objects()
     with pytest.raises(ValueError, match="w holds NaN"):
         ops.kth_magnitude(w, 5, backend="opencl")
-    assert _opencl.live_objects()["buffers"] == before["buffers"]
+    assert hooks.live_objects()["buffers"] == before["buffers"]
 
 
 def test_pruner_on_opencl_equals_cpu(cl_session):

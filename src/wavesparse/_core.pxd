@@ -18,6 +18,17 @@ cdef extern from "wavesparse/common.h" nogil:
     int WS_ERR_OVERFLOW
     const char *ws_status_name(int status)
     int ws_max_threads()
+    int ws_threads_for(int64_t work)
+    void ws_thread_range(int64_t n, int threads, int t, int64_t *lo,
+                         int64_t *hi)
+    ctypedef struct ws_cursor:
+        size_t view
+        int64_t offset
+    void ws_cursor_init(ws_cursor *cursor, const ws_view *views, size_t count,
+                        int64_t position, int64_t end)
+    int ws_segment_next(ws_cursor *cursor, size_t itemsize, const char **first,
+                        int64_t *length, int64_t *stride)
+    int64_t ws_views_size(const ws_view *views, size_t count)
 
 
 cdef extern from "wavesparse/select.h" nogil:
