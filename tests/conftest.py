@@ -6,7 +6,6 @@ the OpenCL tests instead of skipping them, so they cannot pass unseen; with
 WAVESPARSE_REQUIRE_TESTING=1 (CI sets it too) so does a missing
 wavesparse._testing.
 """
-import importlib
 
 import os
 
@@ -14,6 +13,7 @@ import numpy as np
 import pytest
 
 from wavesparse import opencl
+from _helpers import load_test_only
 
 
 def _require_opencl():
@@ -31,22 +31,10 @@ def cl_session():
     return opencl.session()
 
 
-def testing_module():
-    """wavesparse._testing, else a skip (or, when required, a failure)."""
-    try:
-        return importlib.import_module("wavesparse._testing")
-    except ImportError as error:
-        reason = ("the test-only extension wavesparse._testing is not installed "
-                  "(a build without the 'tests' install tag): %s" % error)
-        if os.environ.get("WAVESPARSE_REQUIRE_TESTING") == "1":
-            pytest.fail("WAVESPARSE_REQUIRE_TESTING=1 but " + reason)
-        pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def hooks():
     """The test-only extension: C helpers and the OpenCL runtime's probes."""
-    return testing_module()
+    return load_test_only()
 
 
 def backends():
