@@ -1,6 +1,7 @@
 # Declarations of the CPU kernels (include/wavesparse/*.h) and the two
 # helpers every wrapper uses: an ndarray as a ws_view, a status as an error.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
+from libc.stdlib cimport malloc, free
 
 
 cdef extern from "wavesparse/common.h" nogil:
@@ -106,6 +107,22 @@ cdef inline int fill_view(ws_view *view, object array) except -1:
     view.row_stride = rs // itemsize
     view.col_stride = cs // itemsize
     return 0
+
+
+cdef inline ws_view *new_views(list arrays) except NULL:
+    """The ws_views of non-empty 2-D ndarrays, in a block the caller frees."""
+    cdef Py_ssize_t count = len(arrays)
+    # One more than needed: malloc(0) may return NULL.
+    cdef ws_view *views = <ws_view *>malloc((count + 1) * sizeof(ws_view))
+    if views == NULL:
+        raise MemoryError("no memory for %d array views" % count)
+    try:
+        for i in range(count):
+            fill_view(&views[i], arrays[i])
+    except BaseException:
+        free(views)
+        raise
+    return views
 
 
 cdef inline int check_status(int status, str argument) except -1:

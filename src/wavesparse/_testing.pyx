@@ -23,11 +23,11 @@ Two kinds of hooks:
   Cython exports through ``_runtime``'s ``__pyx_capi__`` and this module
   cimports.  The runtime itself has nothing public for them.
 """
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport free
 from libc.stdint cimport int64_t
 
 from wavesparse._core cimport (
-    ws_view, ws_cursor, fill_view, check_status,
+    ws_view, ws_cursor, new_views, check_status,
     ws_status_name, ws_max_threads, ws_threads_for, ws_thread_range,
     ws_cursor_init, ws_segment_next, ws_views_size,
     WS_OK, WS_ERR_NAN, WS_ERR_RANGE, WS_ERR_NOMEM, WS_ERR_ARGUMENT,
@@ -82,23 +82,9 @@ def thread_range(int64_t n, int threads, int t):
 
 # ---------------------------------------------------------------- views
 
-cdef ws_view *_views(list arrays) except NULL:
-    cdef Py_ssize_t count = len(arrays)
-    cdef ws_view *views = <ws_view *>malloc((count + 1) * sizeof(ws_view))
-    if views == NULL:
-        raise MemoryError("no memory for %d array views" % count)
-    try:
-        for i in range(count):
-            fill_view(&views[i], arrays[i])
-    except BaseException:
-        free(views)
-        raise
-    return views
-
-
 def views_size(list arrays):
     """ws_views_size over 2-D arrays: their elements together."""
-    cdef ws_view *views = _views(arrays)
+    cdef ws_view *views = new_views(arrays)
     try:
         return ws_views_size(views, len(arrays))
     finally:
@@ -113,7 +99,7 @@ def segments(list arrays, int64_t position, int64_t end):
     index of the array a run lies in and the run's elements, read through
     the address, length and stride that ws_segment_next gave.
     """
-    cdef ws_view *views = _views(arrays)
+    cdef ws_view *views = new_views(arrays)
     cdef ws_cursor cursor
     cdef const char *first = NULL
     cdef int64_t length = 0, stride = 0, i
