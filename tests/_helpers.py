@@ -1,6 +1,25 @@
 """Helpers the tests share (tests/ is on sys.path through pytest's pythonpath)."""
 
+import importlib
+import os
+
 import numpy as np
+import pytest
+
+# Modules built with install_tag 'tests': a build may leave them out.
+TEST_ONLY_MODULES = ("wavesparse._testing",)
+
+
+def load_test_only(name="wavesparse._testing"):
+    """A test-only module, else a skip (a failure with WAVESPARSE_REQUIRE_TESTING=1)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        reason = ("the test-only extension %s is not installed (a build without "
+                  "the 'tests' install tag): %s" % (name, error))
+        if os.environ.get("WAVESPARSE_REQUIRE_TESTING") == "1":
+            pytest.fail("WAVESPARSE_REQUIRE_TESTING=1 but " + reason)
+        pytest.skip(reason)
 
 
 def layouts(array):

@@ -1,7 +1,10 @@
-"""Shared fixtures: the OpenCL session (skipped, with the reason, where none).
+"""Shared fixtures: the OpenCL session (skipped, with the reason, where none)
+and the test-only extension (skipped where a build left it out).
 
 With WAVESPARSE_REQUIRE_OPENCL=1 (CI sets it) a missing OpenCL device fails
-the OpenCL tests instead of skipping them, so they cannot pass unseen.
+the OpenCL tests instead of skipping them, so they cannot pass unseen; with
+WAVESPARSE_REQUIRE_TESTING=1 (CI sets it too) so does a missing
+wavesparse._testing.
 """
 
 import os
@@ -10,6 +13,7 @@ import numpy as np
 import pytest
 
 from wavesparse import opencl
+from _helpers import load_test_only
 
 
 def _require_opencl():
@@ -25,6 +29,12 @@ def cl_session():
                         + reason)
         pytest.skip("no OpenCL device: " + reason)
     return opencl.session()
+
+
+@pytest.fixture(scope="session")
+def hooks():
+    """The test-only extension: C helpers and the OpenCL runtime's probes."""
+    return load_test_only()
 
 
 def backends():

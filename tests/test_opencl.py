@@ -56,16 +56,26 @@ def test_device_properties(cl_session):
     assert d.wavefront_width is None or d.wavefront_width in (16, 32, 64)
 
 
+BROKEN = "__kernel void broken(__global float *x) { x[0] = ; }\n"
+
+
 def test_syntax_error_raises_with_build_log(cl_session):
-    source = "__kernel void broken(__global float *x) { x[0] = ; }\n"
-    before = _opencl.live_objects()["programs"]
     with pytest.raises(OpenCLError) as info:
-        _opencl.Program(cl_session.context, source, "")
+        _opencl.Program(cl_session.context, BROKEN, "")
     err = info.value
     assert err.name == "CL_BUILD_PROGRAM_FAILURE" and err.code == -11
     assert err.log and "error" in err.log.lower()
     assert err.log.strip()[:20] in str(err)
-    assert _opencl.live_objects()["programs"] == before
+
+
+def test_failed_build_holds_no_program(cl_session, hooks):
+    before = hooks.live_objects()["programs"]
+    program = _opencl.Program(cl_session.context, "__kernel void k() {}", "")
+    assert hooks.live_objects()["programs"] == before + 1
+    del program
+    with pytest.raises(OpenCLError):
+        _opencl.Program(cl_session.context, BROKEN, "")
+    assert hooks.live_objects()["programs"] == before
 
 
 def test_unknown_kernel_name(cl_session):
@@ -137,21 +147,40 @@ def test_program_cache_is_shared_between_threads(cl_session):
     assert opencl.cache_stats()["builds"] == before + 1
 
 
-def test_injected_failures_hold_no_device_memory(cl_session):
-    before = _opencl.live_objects()
-    _opencl._inject_failure("buffer", -4)
+def test_injected_failures_hold_no_device_memory(cl_session, hooks):
+    before = hooks.live_objects()
+    hooks.inject_failure("buffer", -4)
     with pytest.raises(OpenCLMemoryError, match="CL_MEM_OBJECT_ALLOCATION_FAILURE"):
         _opencl.Buffer(cl_session.context, 1024)
-    _opencl._inject_failure("build", -11)
+    hooks.inject_failure("build", -11)
     with pytest.raises(OpenCLError, match="CL_BUILD_PROGRAM_FAILURE"):
         _opencl.Program(cl_session.context, "__kernel void k() {}", "")
-    assert _opencl.live_objects() == before
+    assert hooks.live_objects() == before
+    # Each hook fails one call only.
+    buffer = _opencl.Buffer(cl_session.context, 1024)
+    assert hooks.live_objects()["buffer_bytes"] == before["buffer_bytes"] + 1024
+    del buffer
+    assert hooks.live_objects() == before
+
+
+def test_fault_hook_checks_its_arguments(hooks):
+    with pytest.raises(ValueError, match="'buffer' or 'build'"):
+        hooks.inject_failure("kernel", -4)
+    with pytest.raises(ValueError, match="nonzero"):
+        hooks.inject_failure("buffer", 0)
+
+
+def test_runtime_shows_no_test_hooks():
+    # The probes are reached from wavesparse._testing only.
+    public = {name for name in dir(_opencl) if not name.startswith("__")}
+    assert not public & {"live_objects", "_inject_failure", "inject_failure"}
 
 
 DROP_ORDERS = r"""
 import itertools, gc
 import numpy as np
 from wavesparse import opencl
+from wavesparse import _testing
 from wavesparse.opencl import _runtime as _opencl
 device = opencl.session().device
 for order in itertools.permutations(["context", "queue", "program", "kernel", "buffer"]):
@@ -166,13 +195,13 @@ for order in itertools.permutations(["context", "queue", "program", "kernel", "b
     for name in order:
         del objs[name]
         gc.collect()
-live = _opencl.live_objects()
+live = _testing.live_objects()
 assert live["buffers"] == 0 and live["kernels"] == 0 and live["programs"] == 0, live
 print("dropped in", 120, "orders")
 """
 
 
-def test_drop_in_every_order_does_not_crash(cl_session):
+def test_drop_in_every_order_does_not_crash(cl_session, hooks):
     done = subprocess.run([sys.executable, "-c", DROP_ORDERS],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

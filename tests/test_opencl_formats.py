@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from wavesparse import OpenCLError, OpenCLMemoryError, formats, opencl
-from wavesparse.opencl import _runtime as _opencl
 from wavesparse.opencl import DeviceArray
 
 
@@ -77,17 +76,17 @@ def test_bsr_pad_and_zeros(cl_session):
     assert z.nnz == 0 and list(z.indptr) == [0, 0, 0]
 
 
-def test_nan_refused_before_any_kernel(cl_session):
+def test_nan_refused_before_any_kernel(cl_session, hooks):
     m = np.ones((64, 64), np.float32)
     m[3, 4] = np.nan
-    before = _opencl.live_objects()
+    before = hooks.live_objects()
     with opencl.profile() as kernels:
         for call in (lambda: formats.to_csr(m, backend="opencl"),
                      lambda: formats.to_bsr(m, 8, backend="opencl"),
                      lambda: DeviceArray(m)):
             with pytest.raises(ValueError, match="NaN"):
                 call()
-    assert kernels == [] and _opencl.live_objects()["buffers"] == before["buffers"]
+    assert kernels == [] and hooks.live_objects()["buffers"] == before["buffers"]
 
 
 def test_device_array_prune_pack_multiply(cl_session):
@@ -124,21 +123,21 @@ def test_device_array_checks(cl_session):
     ("buffer", -4, OpenCLMemoryError, "CL_MEM_OBJECT_ALLOCATION_FAILURE"),
     ("build", -11, OpenCLError, "CL_BUILD_PROGRAM_FAILURE"),
 ])
-def test_injected_faults_leave_no_device_memory(cl_session, what, code, error, name):
+def test_injected_faults_leave_no_device_memory(cl_session, hooks, what, code, error, name):
     m = np.random.default_rng(4).standard_normal((40, 30)).astype(np.float32)
     formats.to_csr(m, backend="opencl")  # programs built and cached before
-    before = _opencl.live_objects()
+    before = hooks.live_objects()
     if what == "build":
         # A new option set forces a build, which the hook fails.
-        _opencl._inject_failure("build", code)
+        hooks.inject_failure("build", code)
         with pytest.raises(error, match=name):
             opencl.get_program(cl_session, "convert.cl", "-DREAL=float -DINDEX=int "
                                "-DACC=float -DWAVE=64 -DSCAN=256 -DKEEP=1 -DWS_FAULT_TEST")
     else:
-        _opencl._inject_failure("buffer", code)
+        hooks.inject_failure("buffer", code)
         with pytest.raises(error, match=name):
             formats.to_csr(m, backend="opencl")
     import gc
     gc.collect()
-    after = _opencl.live_objects()
+    after = hooks.live_objects()
     assert after["buffers"] == before["buffers"] and after["buffer_bytes"] == before["buffer_bytes"]

@@ -63,6 +63,35 @@ def test_kth_few_candidates_path_float64():
         assert ops.kth_magnitude(w, k) == oracle_kth([w], k)
 
 
+MANY_THREADS = r"""
+import numpy as np
+from wavesparse import _select, ops
+w = np.random.default_rng(11).standard_normal(20_000_000)
+w[::5] *= 1e-3  # a second cluster of magnitudes, far below the first
+flat = np.abs(w)
+for k in (0, 1_234_567, 10_000_000, 18_000_000, w.size - 1):
+    value = np.partition(flat, k)[k]
+    assert ops.kth_magnitude(w, k) == (value, int(np.count_nonzero(flat == value))), k
+print(_select.max_threads())
+"""
+
+
+def test_kth_float64_on_more_than_256_threads():
+    # 20M elements give work for 305 threads, so all 300 run; every per-thread
+    # table must follow the thread count (it once stopped at 256).
+    import os
+    import subprocess
+    import sys
+    from wavesparse import _select
+    if _select.max_threads() == 1:
+        pytest.skip("this build has no OpenMP: its kernels run on one thread")
+    env = dict(os.environ, OMP_NUM_THREADS="300")
+    done = subprocess.run([sys.executable, "-c", MANY_THREADS], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["300"]
+
+
 def test_kth_layouts(dtype):
     rng = np.random.default_rng(0)
     base = rng.standard_normal((37, 53)).astype(dtype)
@@ -233,14 +262,13 @@ def test_kth_opencl_sizes_and_many_arrays(cl_session, n):
         parts, total // 2, "cpu")
 
 
-def test_kth_opencl_refuses_nan_before_any_kernel(cl_session):
-    from wavesparse.opencl import _runtime as _opencl
+def test_kth_opencl_refuses_nan_before_any_kernel(cl_session, hooks):
     w = np.ones(1000, np.float32)
     w[3] = np.nan
-    before = _opencl.live_objects()
+    before = hooks.live_objects()
     with pytest.raises(ValueError, match="w holds NaN"):
         ops.kth_magnitude(w, 5, backend="opencl")
-    assert _opencl.live_objects()["buffers"] == before["buffers"]
+    assert hooks.live_objects()["buffers"] == before["buffers"]
 
 
 def test_pruner_on_opencl_equals_cpu(cl_session):

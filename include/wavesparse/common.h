@@ -45,6 +45,12 @@ int ws_threads_for(int64_t work);
 int ws_max_threads(void);
 
 /*
+ * Thread t of `threads` takes elements [*lo, *hi) of n: consecutive ranges
+ * that tile [0, n), the first n % threads of them one element longer.
+ */
+void ws_thread_range(int64_t n, int threads, int t, int64_t *lo, int64_t *hi);
+
+/*
  * A cursor over the elements [position, end) of `count` views: each call of
  * ws_segment_next gives the next run of elements that lie in one row of one
  * view (its first element's address, its length and its stride in elements).

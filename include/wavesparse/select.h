@@ -20,13 +20,16 @@ extern "C" {
 
 /*
  * The k-th smallest |w| (0-based) over the elements of `count` views, how
- * many elements have a smaller magnitude and how many exactly that one.  Returns WS_OK, WS_ERR_RANGE when
- * k is outside [0, n), WS_ERR_NAN when an element is NaN, WS_ERR_NOMEM.
+ * many elements have a smaller magnitude and how many exactly that one.
+ * Returns WS_OK, WS_ERR_RANGE when k is outside [0, n), WS_ERR_NAN when an
+ * element is NaN, WS_ERR_NOMEM.  Any number of threads works.
  */
-int ws_kth_magnitude_f32(const ws_view *views, size_t count, int64_t k,
-                         float *value, int64_t *n_below, int64_t *n_equal);
-int ws_kth_magnitude_f64(const ws_view *views, size_t count, int64_t k,
-                         double *value, int64_t *n_below, int64_t *n_equal);
+#define WS_SELECT_DECLARE(T, TS)                                              \
+    int ws_kth_magnitude_##TS(const ws_view *views, size_t count, int64_t k,  \
+                              T *value, int64_t *n_below, int64_t *n_equal);
+WS_SELECT_DECLARE(float, f32)
+WS_SELECT_DECLARE(double, f64)
+#undef WS_SELECT_DECLARE
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,12 @@ int ws_threads_for(int64_t work) {
     return wanted < most ? (int)wanted : most;
 }
 
+void ws_thread_range(int64_t n, int threads, int t, int64_t *lo, int64_t *hi) {
+    const int64_t share = n / threads, longer = n % threads;
+    *lo = share * t + (t < longer ? t : longer);
+    *hi = *lo + share + (t < longer ? 1 : 0);
+}
+
 int64_t ws_views_size(const ws_view *views, size_t count) {
     int64_t total = 0;
     for (size_t i = 0; i < count; ++i) {

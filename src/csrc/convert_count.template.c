@@ -1,7 +1,5 @@
 /* One type's counting steps, included by convert.c with TYPE, SUFFIX, ABS. */
-#define WS_CAT2(a, b) a##_##b
-#define WS_CAT(a, b) WS_CAT2(a, b)
-#define WS_NAME(name) WS_CAT(name, SUFFIX)
+#include "templating.h"
 
 /* The keep rule of one element; a NaN is nonzero and is reported apart. */
 static inline int WS_NAME(ws_keeps)(TYPE w, int keep, TYPE threshold,
@@ -125,7 +123,3 @@ int WS_NAME(ws_bsr_count)(const ws_view *in, int64_t br, int64_t bc, int keep,
     }
     return nan_seen ? WS_ERR_NAN : WS_OK;
 }
-
-#undef WS_NAME
-#undef WS_CAT
-#undef WS_CAT2

@@ -2,12 +2,9 @@
  * One (type, index type) pair's filling steps, included by convert.c with
  * TYPE, SUFFIX, ABS, IDX and ISUFFIX.
  */
-#define WS_CAT3(a, b, c) a##_##b##_##c
-#define WS_CAT(a, b, c) WS_CAT3(a, b, c)
-#define WS_NAME(name) WS_CAT(name, SUFFIX, ISUFFIX)
-#define WS_KEEPS WS_CAT2(ws_keeps, SUFFIX)
-#define WS_CAT2(a, b) WS_CAT2_(a, b)
-#define WS_CAT2_(a, b) a##_##b
+#include "templating.h"
+/* The keep rule of convert_count.template.c, which has no index type. */
+#define WS_KEEPS WS_CAT(ws_keeps, SUFFIX)
 
 int WS_NAME(ws_csr_fill)(const ws_view *in, int keep, TYPE threshold,
                          const ws_view *mask, const IDX *indptr, TYPE *data,
@@ -106,9 +103,4 @@ int WS_NAME(ws_bsr_fill)(const ws_view *in, int64_t br, int64_t bc,
     return nan_seen ? WS_ERR_NAN : WS_OK;
 }
 
-#undef WS_NAME
-#undef WS_CAT
-#undef WS_CAT3
 #undef WS_KEEPS
-#undef WS_CAT2
-#undef WS_CAT2_

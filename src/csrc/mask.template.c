@@ -1,7 +1,5 @@
 /* One type's masks, included by mask.c with TYPE and SUFFIX. */
-#define WS_CAT2(a, b) a##_##b
-#define WS_CAT(a, b) WS_CAT2(a, b)
-#define WS_NAME(name) WS_CAT(name, SUFFIX)
+#include "templating.h"
 
 /* Threshold one run; returns nonzero when it met a NaN. */
 static int WS_NAME(ws_threshold_run)(const TYPE *first, int64_t length,
@@ -84,7 +82,3 @@ int WS_NAME(ws_any_nan)(const ws_view *views, size_t count) {
     }
     return nan_seen;
 }
-
-#undef WS_NAME
-#undef WS_CAT
-#undef WS_CAT2

@@ -3,9 +3,7 @@
  * double), SUFFIX, KEY_T (its bits as an unsigned integer), KEY_BITS (bits of
  * a magnitude) and INF_KEY (the key of +inf; larger keys are NaN).
  */
-#define WS_CAT2(a, b) a##_##b
-#define WS_CAT(a, b) WS_CAT2(a, b)
-#define WS_NAME(name) WS_CAT(name, SUFFIX)
+#include "templating.h"
 
 static inline KEY_T WS_NAME(ws_key)(const char *element) {
     KEY_T bits;
@@ -21,6 +19,19 @@ typedef struct {
     int shift;        /* the digit is (key >> shift) & mask */
     KEY_T mask;
 } WS_NAME(ws_pass);
+
+/* The pass that reads the next digit once `consumed` bits fixed `prefix`. */
+static WS_NAME(ws_pass) WS_NAME(ws_pass_after)(int consumed, KEY_T prefix) {
+    const int bits = KEY_BITS - consumed < WS_DIGIT_BITS ? KEY_BITS - consumed
+                                                         : WS_DIGIT_BITS;
+    WS_NAME(ws_pass) pass;
+    pass.first = consumed == 0;
+    pass.prefix_shift = KEY_BITS - consumed;
+    pass.prefix = prefix;
+    pass.shift = KEY_BITS - consumed - bits;
+    pass.mask = ((KEY_T)1 << bits) - 1;
+    return pass;
+}
 
 /*
  * Counts one run of elements into `hist`; returns the largest key seen
@@ -79,11 +90,51 @@ static KEY_T WS_NAME(ws_count_run)(const WS_NAME(ws_pass) * pass,
     return 0;
 }
 
-/* Thread t of `threads` takes elements [lo, hi) of n. */
-static void WS_NAME(ws_range)(int64_t n, int threads, int t, int64_t *lo,
-                              int64_t *hi) {
-    *lo = n / threads * t + (t < n % threads ? t : n % threads);
-    *hi = *lo + n / threads + (t < n % threads ? 1 : 0);
+/*
+ * What the first pass also copies aside (see ws_guess_range): the elements
+ * whose first digit lies in [lo, lo + span], thread t's into buffer + t * cap,
+ * counted in filled[t].  `overflow` is set when a thread's share ran out.
+ */
+typedef struct {
+    KEY_T lo;
+    KEY_T span;
+    TYPE *buffer;
+    int64_t cap;
+    int64_t *filled;
+    int overflow;
+} WS_NAME(ws_aside);
+
+/*
+ * The first pass's count of one run when it also copies aside: into `region`
+ * from *filled up to cap, setting *spilled past it.  Returns the largest key.
+ */
+static KEY_T WS_NAME(ws_count_aside_run)(int shift, KEY_T lo, KEY_T span,
+                                         const char *first, int64_t length,
+                                         int64_t stride, uint32_t *hist,
+                                         TYPE *region, int64_t cap,
+                                         int64_t *filled, int *spilled) {
+    const int64_t step = stride * (int64_t)sizeof(TYPE);
+    int64_t f = *filled;
+    int spill = 0;
+    KEY_T largest = 0;
+    for (int64_t i = 0; i < length; ++i) {
+        const char *element = first + i * step;
+        const KEY_T key = WS_NAME(ws_key)(element);
+        const KEY_T digit = key >> shift;
+        largest = key > largest ? key : largest;
+        hist[digit] += 1;
+        if ((KEY_T)(digit - lo) <= span) {
+            if (f < cap) {
+                memcpy(region + f, element, sizeof(TYPE));
+                f += 1;
+            } else {
+                spill = 1;
+            }
+        }
+    }
+    *filled = f;
+    *spilled |= spill;
+    return largest;
 }
 
 /* total[b] = the sum over threads of per_thread[t * BUCKETS + b]. */
@@ -100,12 +151,14 @@ static void WS_NAME(ws_sum_threads)(const int64_t *per_thread, int threads,
 /*
  * One pass over the elements of the views: per_thread[t * BUCKETS + b]
  * receives how many elements of thread t's range match the pass's prefix
- * and have digit b (ranges as ws_range gives them for `threads`), and
- * total[b] the sum over threads.  *largest receives the largest key.
+ * and have digit b (ranges as ws_thread_range gives them for `threads`), and
+ * total[b] the sum over threads.  *largest receives the largest key (first
+ * pass only).  `aside`, NULL or for the first pass only, says what to copy.
  */
 static int WS_NAME(ws_histogram)(const ws_view *views, size_t count,
                                  int64_t n, int threads,
                                  const WS_NAME(ws_pass) * pass,
+                                 WS_NAME(ws_aside) * aside,
                                  int64_t *per_thread, int64_t *total,
                                  KEY_T *largest) {
     uint32_t *local = (uint32_t *)malloc((size_t)threads * WS_BUCKETS *
@@ -114,13 +167,14 @@ static int WS_NAME(ws_histogram)(const ws_view *views, size_t count,
         return WS_ERR_NOMEM;
     }
     KEY_T top = 0;
+    int spilled = 0;
 #pragma omp parallel for num_threads(threads) schedule(static, 1) \
-    reduction(max : top)
+    reduction(max : top) reduction(| : spilled)
     for (int t = 0; t < threads; ++t) {
         uint32_t *hist = local + (size_t)t * WS_BUCKETS;
         int64_t *mine = per_thread + (size_t)t * WS_BUCKETS;
-        int64_t lo, hi;
-        WS_NAME(ws_range)(n, threads, t, &lo, &hi);
+        int64_t lo, hi, filled = 0;
+        ws_thread_range(n, threads, t, &lo, &hi);
         memset(mine, 0, WS_BUCKETS * sizeof(int64_t));
         while (lo < hi) {
             int64_t stop = hi - lo > WS_FLUSH_EVERY ? lo + WS_FLUSH_EVERY : hi;
@@ -132,7 +186,14 @@ static int WS_NAME(ws_histogram)(const ws_view *views, size_t count,
             while (ws_segment_next(&cursor, sizeof(TYPE), &first, &length,
                                    &stride)) {
                 KEY_T seen =
-                    WS_NAME(ws_count_run)(pass, first, length, stride, hist);
+                    aside == NULL
+                        ? WS_NAME(ws_count_run)(pass, first, length, stride,
+                                                hist)
+                        : WS_NAME(ws_count_aside_run)(
+                              pass->shift, aside->lo, aside->span, first,
+                              length, stride, hist,
+                              aside->buffer + (size_t)t * (size_t)aside->cap,
+                              aside->cap, &filled, &spilled);
                 top = seen > top ? seen : top;
             }
             for (size_t b = 0; b < WS_BUCKETS; ++b) {
@@ -140,10 +201,16 @@ static int WS_NAME(ws_histogram)(const ws_view *views, size_t count,
             }
             lo = stop;
         }
+        if (aside != NULL) {
+            aside->filled[t] = filled;
+        }
     }
     free(local);
     WS_NAME(ws_sum_threads)(per_thread, threads, total);
     *largest = top;
+    if (aside != NULL) {
+        aside->overflow = spilled;
+    }
     return WS_OK;
 }
 
@@ -158,7 +225,7 @@ static void WS_NAME(ws_gather)(const ws_view *views, size_t count, int64_t n,
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
     for (int t = 0; t < threads; ++t) {
         int64_t lo, hi, filled = before[t];
-        WS_NAME(ws_range)(n, threads, t, &lo, &hi);
+        ws_thread_range(n, threads, t, &lo, &hi);
         ws_cursor cursor;
         ws_cursor_init(&cursor, views, count, lo, hi);
         const char *first;
@@ -235,70 +302,14 @@ static int WS_NAME(ws_guess_range)(const ws_view *views, size_t count,
     return (double)inside * (double)n / (double)sample <= WS_GATHER_LIMIT / 2;
 }
 
-/*
- * The first histogram pass, which also copies the elements whose first digit
- * lies in [lo, hi] into buffer + t * cap (thread t), counting them in
- * filled[t]; *overflow is set when a thread's share ran out.
- */
-static int WS_NAME(ws_first_pass)(const ws_view *views, size_t count,
-                                  int64_t n, int threads, int shift, KEY_T lo,
-                                  KEY_T hi, int64_t *per_thread, int64_t *total,
-                                  KEY_T *largest, TYPE *buffer, int64_t cap,
-                                  int64_t *filled, int *overflow) {
-    uint32_t *local = (uint32_t *)malloc((size_t)threads * WS_BUCKETS *
-                                         sizeof(uint32_t));
-    if (local == NULL) {
-        return WS_ERR_NOMEM;
-    }
-    const KEY_T span = hi - lo;
-    KEY_T top = 0;
-    int spilled = 0;
-#pragma omp parallel for num_threads(threads) schedule(static, 1) \
-    reduction(max : top) reduction(| : spilled)
-    for (int t = 0; t < threads; ++t) {
-        uint32_t *hist = local + (size_t)t * WS_BUCKETS;
-        int64_t *mine = per_thread + (size_t)t * WS_BUCKETS;
-        TYPE *region = buffer + (size_t)t * (size_t)cap;
-        int64_t f = 0, lo_at, hi_at;
-        WS_NAME(ws_range)(n, threads, t, &lo_at, &hi_at);
-        memset(mine, 0, WS_BUCKETS * sizeof(int64_t));
-        while (lo_at < hi_at) {
-            int64_t stop = hi_at - lo_at > WS_FLUSH_EVERY ? lo_at + WS_FLUSH_EVERY : hi_at;
-            memset(hist, 0, WS_BUCKETS * sizeof(uint32_t));
-            ws_cursor cursor;
-            ws_cursor_init(&cursor, views, count, lo_at, stop);
-            const char *first;
-            int64_t length, stride;
-            while (ws_segment_next(&cursor, sizeof(TYPE), &first, &length, &stride)) {
-                const int64_t step = stride * (int64_t)sizeof(TYPE);
-                for (int64_t i = 0; i < length; ++i) {
-                    const char *element = first + i * step;
-                    const KEY_T key = WS_NAME(ws_key)(element);
-                    const KEY_T digit = key >> shift;
-                    top = key > top ? key : top;
-                    hist[digit] += 1;
-                    if ((KEY_T)(digit - lo) <= span) {
-                        if (f < cap) {
-                            memcpy(region + f, element, sizeof(TYPE));
-                            f += 1;
-                        } else {
-                            spilled = 1;
-                        }
-                    }
-                }
-            }
-            for (size_t b = 0; b < WS_BUCKETS; ++b) {
-                mine[b] += hist[b];
-            }
-            lo_at = stop;
-        }
-        filled[t] = f;
-    }
-    free(local);
-    WS_NAME(ws_sum_threads)(per_thread, threads, total);
-    *largest = top;
-    *overflow = spilled;
-    return WS_OK;
+/* Makes `view` one contiguous row of the n values at `values`. */
+static void WS_NAME(ws_row_view)(ws_view *view, const TYPE *values,
+                                 int64_t n) {
+    view->data = values;
+    view->rows = 1;
+    view->cols = n;
+    view->row_stride = n;
+    view->col_stride = 1;
 }
 
 int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
@@ -308,13 +319,22 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
     if (k < 0 || k >= n) {
         return WS_ERR_RANGE;
     }
+    /* Later passes run over fewer elements, so on no more threads than this. */
     int threads = ws_threads_for(n);
-    int64_t *total = (int64_t *)malloc((size_t)(threads + 1) * WS_BUCKETS *
-                                       sizeof(int64_t));
+    /*
+     * One block: the histogram's total, one histogram per thread, how many
+     * values each thread copied aside and where each thread's gathered
+     * values start.
+     */
+    int64_t *total = (int64_t *)malloc(
+        ((size_t)(threads + 1) * WS_BUCKETS + 2 * (size_t)threads + 1) *
+        sizeof(int64_t));
     if (total == NULL) {
         return WS_ERR_NOMEM;
     }
     int64_t *per_thread = total + WS_BUCKETS;
+    int64_t *aside_filled = per_thread + (size_t)threads * WS_BUCKETS;
+    int64_t *before = aside_filled + threads;
     TYPE *gathered = NULL;
     ws_view gathered_view;
     int status = WS_OK;
@@ -324,35 +344,32 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
     /* The speculative first pass (see ws_guess_range), when it is worth it. */
     const int first_shift = KEY_BITS - WS_DIGIT_BITS;
     KEY_T lo = 0, hi = 0;
-    TYPE *aside = NULL;
-    int64_t aside_cap = 0, aside_filled[257];
-    int aside_overflow = 1, have_first = 0;
+    WS_NAME(ws_aside) aside = {0};
+    aside.overflow = 1;
+    int have_first = 0;
     KEY_T first_largest = 0;
-    if (threads <= 256 &&
-        WS_NAME(ws_guess_range)(views, count, n, k, first_shift, &lo, &hi)) {
-        aside_cap = WS_GATHER_LIMIT / threads;
-        aside = (TYPE *)malloc((size_t)threads * (size_t)aside_cap * sizeof(TYPE));
-        if (aside != NULL) {
-            status = WS_NAME(ws_first_pass)(views, count, n, threads, first_shift, lo,
-                                            hi, per_thread, total, &first_largest,
-                                            aside, aside_cap, aside_filled,
-                                            &aside_overflow);
+    if (WS_NAME(ws_guess_range)(views, count, n, k, first_shift, &lo, &hi)) {
+        aside.lo = lo;
+        aside.span = hi - lo;
+        aside.cap = WS_GATHER_LIMIT / threads;
+        aside.filled = aside_filled;
+        aside.buffer = (TYPE *)malloc((size_t)threads * (size_t)aside.cap *
+                                      sizeof(TYPE));
+        if (aside.buffer != NULL) {
+            WS_NAME(ws_pass) pass = WS_NAME(ws_pass_after)(0, 0);
+            status = WS_NAME(ws_histogram)(views, count, n, threads, &pass,
+                                           &aside, per_thread, total,
+                                           &first_largest);
             have_first = status == WS_OK;
         }
     }
     while (status == WS_OK && consumed < KEY_BITS) {
-        int bits = KEY_BITS - consumed < WS_DIGIT_BITS ? KEY_BITS - consumed
-                                                       : WS_DIGIT_BITS;
-        WS_NAME(ws_pass) pass;
-        pass.first = consumed == 0;
-        pass.prefix_shift = KEY_BITS - consumed;
-        pass.prefix = prefix;
-        pass.shift = KEY_BITS - consumed - bits;
-        pass.mask = ((KEY_T)1 << bits) - 1;
+        const WS_NAME(ws_pass) pass = WS_NAME(ws_pass_after)(consumed, prefix);
+        const int bits = pass.prefix_shift - pass.shift;
         KEY_T largest = first_largest;
         if (!(pass.first && have_first)) {
             status = WS_NAME(ws_histogram)(views, count, n, threads, &pass,
-                                           per_thread, total, &largest);
+                                           NULL, per_thread, total, &largest);
             if (status != WS_OK) {
                 break;
             }
@@ -369,26 +386,22 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
         prefix = (prefix << bits) | (KEY_T)bucket;
         consumed += bits;
         remaining = total[bucket];
-        if (pass.first && have_first && !aside_overflow && (KEY_T)bucket >= lo &&
+        if (pass.first && have_first && !aside.overflow && (KEY_T)bucket >= lo &&
             (KEY_T)bucket <= hi) {
             /* The sample was right: keep the copies of the chosen digit. */
             int64_t kept = 0;
             for (int t = 0; t < threads; ++t) {
-                const TYPE *region = aside + (size_t)t * (size_t)aside_cap;
+                const TYPE *region = aside.buffer + (size_t)t * (size_t)aside.cap;
                 for (int64_t i = 0; i < aside_filled[t]; ++i) {
                     if ((WS_NAME(ws_key)((const char *)(region + i)) >> first_shift) ==
                         (KEY_T)bucket) {
-                        aside[kept++] = region[i];
+                        aside.buffer[kept++] = region[i];
                     }
                 }
             }
-            gathered = aside;
-            aside = NULL;
-            gathered_view.data = gathered;
-            gathered_view.rows = 1;
-            gathered_view.cols = kept;
-            gathered_view.row_stride = kept;
-            gathered_view.col_stride = 1;
+            gathered = aside.buffer;
+            aside.buffer = NULL;
+            WS_NAME(ws_row_view)(&gathered_view, gathered, kept);
             views = &gathered_view;
             count = 1;
             n = kept;
@@ -398,10 +411,7 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
         if (consumed < KEY_BITS - WS_DIGIT_BITS && gathered == NULL &&
             remaining <= WS_GATHER_LIMIT) {
             /* Two or more passes to go over few candidates: gather them. */
-            int64_t before[257];
-            gathered = threads > 256 ? NULL
-                                     : (TYPE *)malloc((size_t)remaining *
-                                                      sizeof(TYPE));
+            gathered = (TYPE *)malloc((size_t)remaining * sizeof(TYPE));
             if (gathered == NULL) {
                 status = WS_ERR_NOMEM;
                 break;
@@ -412,11 +422,7 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
             }
             WS_NAME(ws_gather)(views, count, n, threads, before, prefix,
                                KEY_BITS - consumed, gathered);
-            gathered_view.data = gathered;
-            gathered_view.rows = 1;
-            gathered_view.cols = remaining;
-            gathered_view.row_stride = remaining;
-            gathered_view.col_stride = 1;
+            WS_NAME(ws_row_view)(&gathered_view, gathered, remaining);
             views = &gathered_view;
             count = 1;
             n = remaining;
@@ -428,12 +434,8 @@ int WS_NAME(ws_kth_magnitude)(const ws_view *views, size_t count, int64_t k,
         *n_below = rank - k; /* k is now the rank among the equal elements */
         *n_equal = remaining;
     }
-    free(aside);
+    free(aside.buffer);
     free(gathered);
     free(total);
     return status;
 }
-
-#undef WS_NAME
-#undef WS_CAT
-#undef WS_CAT2

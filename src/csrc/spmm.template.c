@@ -2,9 +2,7 @@
  * One (type, index type) pair's products, included by spmm.c with TYPE,
  * SUFFIX, PANEL (columns of Y held in registers at once), IDX and ISUFFIX.
  */
-#define WS_CAT3(a, b, c) a##_##b##_##c
-#define WS_CAT(a, b, c) WS_CAT3(a, b, c)
-#define WS_NAME(name) WS_CAT(name, SUFFIX, ISUFFIX)
+#include "templating.h"
 #define WS_SPLIT_(I) ws_split_##I
 #define WS_SPLIT(I) WS_SPLIT_(I)
 

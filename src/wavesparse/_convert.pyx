@@ -4,11 +4,11 @@
 Every function here takes arrays the Python layer has validated: float32 or
 float64, non-empty, 2-D views of the data (see wavesparse._validate).
 """
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport free
 from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
 
 from wavesparse._core cimport (
-    ws_view, fill_view, check_status, address_of,
+    ws_view, fill_view, new_views, check_status, address_of,
     ws_apply_threshold_f32, ws_apply_threshold_f64,
     ws_any_nan_f32, ws_any_nan_f64,
     WS_KEEP_NONZERO, WS_KEEP_ABOVE, WS_KEEP_MASKED,
@@ -54,14 +54,10 @@ def refuse_nan(list views, str argument):
     """Raises the NaN error naming ``argument`` when any of the non-empty 2-D
     views of one dtype holds a NaN."""
     cdef Py_ssize_t count = len(views)
-    cdef ws_view *vs = <ws_view *>malloc(count * sizeof(ws_view))
     cdef bint single = views[0].dtype == np.float32
     cdef int found
-    if vs == NULL:
-        raise MemoryError("no memory for %d array views" % count)
+    cdef ws_view *vs = new_views(views)
     try:
-        for i in range(count):
-            fill_view(&vs[i], views[i])
         with nogil:
             found = ws_any_nan_f32(vs, count) if single else ws_any_nan_f64(vs, count)
     finally:

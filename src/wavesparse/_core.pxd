@@ -1,6 +1,7 @@
 # Declarations of the CPU kernels (include/wavesparse/*.h) and the two
 # helpers every wrapper uses: an ndarray as a ws_view, a status as an error.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
+from libc.stdlib cimport malloc, free
 
 
 cdef extern from "wavesparse/common.h" nogil:
@@ -18,6 +19,17 @@ cdef extern from "wavesparse/common.h" nogil:
     int WS_ERR_OVERFLOW
     const char *ws_status_name(int status)
     int ws_max_threads()
+    int ws_threads_for(int64_t work)
+    void ws_thread_range(int64_t n, int threads, int t, int64_t *lo,
+                         int64_t *hi)
+    ctypedef struct ws_cursor:
+        size_t view
+        int64_t offset
+    void ws_cursor_init(ws_cursor *cursor, const ws_view *views, size_t count,
+                        int64_t position, int64_t end)
+    int ws_segment_next(ws_cursor *cursor, size_t itemsize, const char **first,
+                        int64_t *length, int64_t *stride)
+    int64_t ws_views_size(const ws_view *views, size_t count)
 
 
 cdef extern from "wavesparse/select.h" nogil:
@@ -95,6 +107,22 @@ cdef inline int fill_view(ws_view *view, object array) except -1:
     view.row_stride = rs // itemsize
     view.col_stride = cs // itemsize
     return 0
+
+
+cdef inline ws_view *new_views(list arrays) except NULL:
+    """The ws_views of non-empty 2-D ndarrays, in a block the caller frees."""
+    cdef Py_ssize_t count = len(arrays)
+    # One more than needed: malloc(0) may return NULL.
+    cdef ws_view *views = <ws_view *>malloc((count + 1) * sizeof(ws_view))
+    if views == NULL:
+        raise MemoryError("no memory for %d array views" % count)
+    try:
+        for i in range(count):
+            fill_view(&views[i], arrays[i])
+    except BaseException:
+        free(views)
+        raise
+    return views
 
 
 cdef inline int check_status(int status, str argument) except -1:

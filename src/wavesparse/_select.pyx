@@ -1,10 +1,10 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Exact k-th smallest magnitude by radix selection (C in select.c)."""
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport free
 from libc.stdint cimport int64_t
 
 from wavesparse._core cimport (
-    ws_view, fill_view, check_status,
+    ws_view, new_views, check_status,
     ws_kth_magnitude_f32, ws_kth_magnitude_f64, ws_max_threads,
 )
 
@@ -18,7 +18,6 @@ def kth_magnitude(list arrays, Py_ssize_t k, str argument="w"):
     are smaller, how many equal it.  Callers validate dtypes, shapes and k.
     """
     cdef Py_ssize_t count = len(arrays)
-    cdef ws_view *views = <ws_view *>malloc(count * sizeof(ws_view))
     cdef int status
     cdef float value32 = 0
     cdef double value64 = 0
@@ -26,11 +25,8 @@ def kth_magnitude(list arrays, Py_ssize_t k, str argument="w"):
     cdef int64_t n_below = 0
     cdef int64_t kk = k
     cdef bint single = arrays[0].dtype == np.float32
-    if views == NULL:
-        raise MemoryError("no memory for %d array views" % count)
+    cdef ws_view *views = new_views(arrays)
     try:
-        for i in range(count):
-            fill_view(&views[i], arrays[i])
         with nogil:
             if single:
                 status = ws_kth_magnitude_f32(views, count, kk, &value32,

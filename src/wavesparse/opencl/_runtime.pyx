@@ -5,6 +5,11 @@ Each object holds a reference to the objects it was made from (a Kernel to
 its Program, a Program to its Context, ...), so Python always drops a child
 before its parent, and each releases its own OpenCL handle exactly once.  The
 function table of a loaded library lives for the whole process.
+
+The objects count themselves, and a buffer allocation or a build can be made
+to fail, in a plain C struct (RuntimeProbes, _runtime.pxd) that this module
+keeps and never shows to Python: the test-only extension wavesparse._testing
+reads and sets it through runtime_probes().
 """
 cimport cython
 from libc.stdlib cimport malloc, free
@@ -19,31 +24,11 @@ import threading
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 
 
-# Live objects, for tests that check nothing is left held on the device.
-cdef Py_ssize_t _live_buffers = 0
-cdef Py_ssize_t _live_buffer_bytes = 0
-cdef Py_ssize_t _live_programs = 0
-cdef Py_ssize_t _live_kernels = 0
-# A private fault hook: fail the next allocation or build with this code.
-cdef cl_int _inject_buffer_failure = 0
-cdef cl_int _inject_build_failure = 0
+cdef RuntimeProbes _probes  # a C global: zero until a test sets a hook
 
 
-def live_objects():
-    """Counts of OpenCL buffers (and their bytes), programs and kernels alive."""
-    return {"buffers": _live_buffers, "buffer_bytes": _live_buffer_bytes,
-            "programs": _live_programs, "kernels": _live_kernels}
-
-
-def _inject_failure(str what, int code):
-    """Make the next buffer allocation or build fail with ``code`` (tests)."""
-    global _inject_buffer_failure, _inject_build_failure
-    if what == "buffer":
-        _inject_buffer_failure = code
-    elif what == "build":
-        _inject_build_failure = code
-    else:
-        raise ValueError("what must be 'buffer' or 'build', got %r" % what)
+cdef RuntimeProbes *runtime_probes() noexcept nogil:
+    return &_probes
 
 
 def error_name(int code):
@@ -313,7 +298,6 @@ cdef class Program:
     cdef readonly str options
 
     def __cinit__(self, Context context, str source, str options=""):
-        global _live_programs, _inject_build_failure
         cdef cl_int status
         cdef size_t log_length = 0
         cdef bytes src = source.encode()
@@ -324,9 +308,9 @@ cdef class Program:
         cdef char *log = NULL
         self.context = context
         self.options = options
-        if _inject_build_failure != 0:
-            status = _inject_build_failure
-            _inject_build_failure = 0
+        if _probes.fail_next_build != 0:
+            status = _probes.fail_next_build
+            _probes.fail_next_build = 0
             self.program = NULL
             raise _error(status, "clBuildProgram (injected)", "injected failure")
         with nogil:
@@ -334,7 +318,7 @@ cdef class Program:
                                          context.device.did, psrc, nsrc,
                                          popts, &self.program)
         if self.program != NULL:
-            _live_programs += 1
+            _probes.programs += 1
         if status == CL_SUCCESS:
             return
         text = None
@@ -351,11 +335,10 @@ cdef class Program:
         raise _error(status, "clBuildProgram(options=%r)" % options, text)
 
     def __dealloc__(self):
-        global _live_programs
         if self.program != NULL:
             self.context.api.clReleaseProgram(self.program)
             self.program = NULL
-            _live_programs -= 1
+            _probes.programs -= 1
 
 
 @cython.no_gc_clear
@@ -366,7 +349,6 @@ cdef class Buffer:
     cdef readonly size_t nbytes
 
     def __cinit__(self, Context context, size_t nbytes, str flags="rw"):
-        global _live_buffers, _live_buffer_bytes, _inject_buffer_failure
         cdef cl_int status = CL_SUCCESS
         cdef cl_mem_flags f
         self.context = context
@@ -381,17 +363,17 @@ cdef class Buffer:
             raise ValueError("flags must be 'rw', 'r' or 'w', got %r" % flags)
         if nbytes == 0:
             raise ValueError("nbytes must be positive: OpenCL has no empty buffers")
-        if _inject_buffer_failure != 0:
-            status = _inject_buffer_failure
-            _inject_buffer_failure = 0
+        if _probes.fail_next_buffer != 0:
+            status = _probes.fail_next_buffer
+            _probes.fail_next_buffer = 0
             raise _error(status, "clCreateBuffer(%d bytes) (injected)" % nbytes)
         self.mem = context.api.clCreateBuffer(context.ctx, f, nbytes, NULL,
                                               &status)
         if status != CL_SUCCESS:
             self.mem = NULL
             raise _error(status, "clCreateBuffer(%d bytes)" % nbytes)
-        _live_buffers += 1
-        _live_buffer_bytes += nbytes
+        _probes.buffers += 1
+        _probes.buffer_bytes += nbytes
 
     cdef void *_host(self, object array, bint writable, size_t offset) except NULL:
         if not array.flags.c_contiguous:
@@ -438,12 +420,11 @@ cdef class Buffer:
             "clEnqueueFillBuffer")
 
     def __dealloc__(self):
-        global _live_buffers, _live_buffer_bytes
         if self.mem != NULL:
             self.context.api.clReleaseMemObject(self.mem)
             self.mem = NULL
-            _live_buffers -= 1
-            _live_buffer_bytes -= self.nbytes
+            _probes.buffers -= 1
+            _probes.buffer_bytes -= self.nbytes
 
 
 cdef class LocalMemory:
@@ -495,7 +476,6 @@ cdef class Kernel:
     cdef list _args  # keeps argument objects alive until the next set
 
     def __cinit__(self, Program program, str name):
-        global _live_kernels
         cdef cl_int status = CL_SUCCESS
         self.program = program
         self.name = name
@@ -505,7 +485,7 @@ cdef class Kernel:
         if status != CL_SUCCESS:
             self.kernel = NULL
             raise _error(status, "clCreateKernel(%r)" % name)
-        _live_kernels += 1
+        _probes.kernels += 1
 
     @property
     def work_group_size(self):
@@ -572,11 +552,10 @@ cdef class Kernel:
         return ev
 
     def __dealloc__(self):
-        global _live_kernels
         if self.kernel != NULL:
             self.program.context.api.clReleaseKernel(self.kernel)
             self.kernel = NULL
-            _live_kernels -= 1
+            _probes.kernels -= 1
 
 
 _runtimes = {}
