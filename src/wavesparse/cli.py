@@ -114,13 +114,19 @@ def _choose(tensors, include, exclude):
     return chosen, {name: why for name, why in choice.items() if why is not None}
 
 
-def _pack(name, pruned, layout, block):
+def _pack(name, pruned, layout, block, pattern=None):
     """The pruned tensor in the chosen layout (sparse ones keep their shape)."""
     if layout == "dense":
         return pruned
     matrix = pruned.reshape(pruned.shape[0], -1) if pruned.ndim > 1 else pruned.reshape(1, -1)
     if layout == "csr":
         packed = formats.to_csr(matrix)
+    elif layout == "nm":
+        from wavesparse.formats_nm import to_nm
+        try:
+            packed = to_nm(matrix, *pattern, pad=True)
+        except ValueError as exc:
+            raise UsageError("tensor %r of shape %s: %s" % (name, pruned.shape, exc))
     else:
         r, c = block
         if matrix.shape[0] % r or matrix.shape[1] % c:
@@ -155,6 +161,8 @@ def _prune(args, out):
         raise UsageError("prune needs -o OUTPUT (or --schedule alone)")
     if args.block and args.layout != "bsr" and args.method != "block":
         raise UsageError("--block applies to --layout bsr and --method block")
+    if args.layout == "nm" and args.method != "nm":
+        raise UsageError("--layout nm stores N:M-pruned weights: it needs --method nm")
     _refuse_other_methods_options(args)
     for path in (args.input, args.output):
         if os.path.splitext(path)[1].lower() not in io.SUFFIXES:
@@ -174,20 +182,22 @@ def _prune(args, out):
     rows = []
     for name, value in tensors.items():
         if name in pruned:
-            written[name] = _pack(name, pruned[name], args.layout, block)
+            written[name] = _pack(name, pruned[name], args.layout, block,
+                                  (getattr(pruner, "n", 0), getattr(pruner, "m", 0)))
             rows.append(report.tensor_row(name, written[name], original=value))
         else:
             written[name] = value
             rows.append(report.tensor_row(name, value, note=left.get(name, "")))
     io.save(args.output, written, metadata={"wavesparse.version": wavesparse.__version__,
                                             "wavesparse.method": args.method,
-                                            "wavesparse.sparsity": str(args.sparsity)})
+                                            "wavesparse.sparsity": str(pruner.sparsity)})
     summary = report.totals(rows)
     pruned_rows = [r for r in rows if r["name"] in pruned]
     target = report.totals(pruned_rows)
+    _warn_blocks_of_elements(args, pruned_rows, pruned)
     print("Pruned %d of %d tensors of %s: %s, target %.1f%%, layout %s%s (%.1f s)"
           % (len(chosen), len(tensors), args.input, _method_label(args),
-             100 * args.sparsity, args.layout,
+             100 * pruner.sparsity, args.layout,
              " %dx%d" % block if args.layout == "bsr" else "",
              time.perf_counter() - start), file=out)
     print(report.format_table(rows, summary), file=out)
@@ -201,10 +211,29 @@ def _prune(args, out):
     if args.json:
         _write_json(args.json, {"input": args.input, "output": args.output,
                                 "method": args.method, "options": _method_options(args),
-                                "target_sparsity": args.sparsity, "layout": args.layout,
+                                "target_sparsity": pruner.sparsity, "layout": args.layout,
                                 "tensors": rows, "totals": summary,
                                 "pruned_totals": target}, out)
     return 0
+
+
+def _warn_blocks_of_elements(args, rows, pruned):
+    """BSR stores whole blocks: after element-wise pruning it may store more
+    than CSR would; say so on stderr, with the method that fits BSR."""
+    if args.layout != "bsr" or args.method in ("block", "structured"):
+        return
+    stored = sum(r["stored_bytes"] for r in rows)
+    csr = sum(report.stored_bytes(formats.to_csr(
+        w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(1, -1)))
+        for w in pruned.values())
+    if stored > csr:
+        r, c = args.block or (16, 16)
+        print("wavesparse prune: warning: --layout bsr after --method %s stores %s, "
+              "more than CSR (%s): element-wise pruning leaves few blocks empty. "
+              "--method block --block %dx%d prunes whole blocks, which BSR stores "
+              "compactly; or use --layout csr" % (args.method, report.human_bytes(stored),
+                                                 report.human_bytes(csr), r, c),
+              file=sys.stderr)
 
 
 def _method_options(args):
@@ -458,8 +487,9 @@ def build_parser():
                    help="prune only tensors whose name matches (repeatable)")
     p.add_argument("--exclude", action="append", metavar="GLOB",
                    help="never prune tensors whose name matches (repeatable)")
-    p.add_argument("--layout", choices=["dense", "csr", "bsr"], default="dense",
-                   help="how pruned tensors are stored (see wavesparse.io)")
+    p.add_argument("--layout", choices=["dense", "csr", "bsr", "nm"], default="dense",
+                   help="how pruned tensors are stored (see wavesparse.io); nm: the "
+                        "compact N:M storage of --method nm")
     p.add_argument("--block", type=_block, metavar="RxC",
                    help="block shape: of the BSR layout (default 16x16), and of "
                         "--method block (default 64x64)")

@@ -110,7 +110,13 @@ class NMPruner(Pruner):
     @classmethod
     def from_arguments(cls, args):
         n, m = args.nm
-        return cls(n, m, pad=args.nm_pad, include=args.include, exclude=args.exclude)
+        pruner = cls(n, m, pad=args.nm_pad, include=args.include, exclude=args.exclude)
+        # The pattern sets the sparsity; a --sparsity other than the parser's
+        # default 0.5 that disagrees with it is a mistake.
+        if args.sparsity != 0.5 and not math.isclose(args.sparsity, pruner.sparsity):
+            raise ValueError("--nm %d:%d prunes %g; --sparsity %g disagrees (leave it out)"
+                             % (n, m, pruner.sparsity, args.sparsity))
+        return pruner
 
     def layer_mask(self, name, w, prior, target):
         if not math.isclose(target, self.sparsity, rel_tol=0.0, abs_tol=1e-9):
