@@ -214,7 +214,7 @@ def to_nm(dense, n, m, pad=False):
                          % (cols, m))
     padded = np.zeros((rows, cols + extra), dense.dtype)
     padded[:, :cols] = dense
-    groups = padded.reshape(rows, -1, m)
+    groups = padded.reshape(rows, (cols + extra) // m, m)
     nonzero = groups != 0
     counts = nonzero.sum(axis=2)
     if np.any(counts > n):
@@ -225,7 +225,8 @@ def to_nm(dense, n, m, pad=False):
     order = np.argsort(~nonzero, axis=2, kind="stable")[:, :, :n]
     order.sort(axis=2)
     values = np.take_along_axis(groups, order, axis=2)
-    return NMArray(values.reshape(rows, -1), order.astype(np.uint8).reshape(rows, -1),
+    kept = (cols + extra) // m * n
+    return NMArray(values.reshape(rows, kept), order.astype(np.uint8).reshape(rows, kept),
                    n, m, (rows, cols))
 
 
