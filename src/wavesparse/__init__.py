@@ -16,13 +16,14 @@ from wavesparse import formats, io, opencl, ops, pruning
 from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
+from wavesparse.opencl import GPUSparseOperations
 from wavesparse.pruning import (BlockPruner, GradualPruner, MagnitudePruner, NMPruner,
                                 Pruner, StructuredPruner)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "SparseTensorConfig", "SparseOperations", "MagnitudePruner",
+    "SparseTensorConfig", "SparseOperations", "GPUSparseOperations", "MagnitudePruner",
     "StructuredPruner", "GradualPruner", "BlockPruner", "NMPruner", "Pruner",
     "create_sparse_layer", "SparseLinear",
     "formats", "io", "ops", "opencl", "pruning",

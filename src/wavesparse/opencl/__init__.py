@@ -18,7 +18,9 @@ The modules, by role:
   products (behind :mod:`wavesparse.ops`);
 - :mod:`~wavesparse.opencl.formats`: dense to CSR/BSR (behind
   :mod:`wavesparse.formats`);
-- :mod:`~wavesparse.opencl.device_array`: :class:`DeviceArray`.
+- :mod:`~wavesparse.opencl.device_array`: :class:`DeviceArray`;
+- :mod:`~wavesparse.opencl.nm`: the N:M product;
+- :mod:`~wavesparse.opencl.gpu_operations`: :class:`GPUSparseOperations`.
 
 Examples
 --------
@@ -32,6 +34,7 @@ from wavesparse.opencl.session import (Session, available, cache_stats, devices,
                                        get_program, kernel_source, launch, profile,
                                        session)
 from wavesparse.opencl.device_array import DeviceArray
+from wavesparse.opencl.gpu_operations import GPUSparseOperations
 
 __all__ = ["devices", "available", "session", "Session", "kernel_source",
-           "get_program", "cache_stats", "profile", "launch", "DeviceArray"]
+           "get_program", "cache_stats", "profile", "launch", "DeviceArray", "GPUSparseOperations"]
