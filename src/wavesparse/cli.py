@@ -1,4 +1,4 @@
-"""The ``wavesparse`` command line: prune, inspect, bench, devices, demo.
+"""The ``wavesparse`` command line: prune, inspect, advise, bench, devices, demo.
 
 Every failure the user can cause (a missing or broken file, a pattern that
 matches nothing, a sparsity outside [0, 1), a block that does not divide a
@@ -411,6 +411,82 @@ def _cpu_threads():
     return _select.max_threads()
 
 
+# ------------------------------------------------------------------ advise
+
+def _advise(args, out):
+    from wavesparse import advise
+    layouts = args.layouts.split(",") if args.layouts else list(advise.LAYOUTS)
+    unknown = sorted(set(layouts) - set(advise.LAYOUTS))
+    if unknown:
+        raise UsageError("--layouts: unknown %s (choose from %s)"
+                         % (", ".join(unknown), ",".join(advise.LAYOUTS)))
+    tensors = io.load(args.checkpoint, dense=True)
+    chosen, _ = _choose(tensors, args.include, args.exclude)
+    inputs = io.load(args.calibration, dense=True) if args.calibration else {}
+    results = {}
+    for i, name in enumerate(chosen):
+        _progress(i, len(chosen), name)
+        X = None
+        if name in inputs:
+            # The calibration file holds each tensor's inputs, (samples, features).
+            X = np.asarray(inputs[name]).reshape(-1, inputs[name].shape[-1]).T
+        results[name] = advise.advise_tensor(tensors[name], args.sparsity, X=X,
+                                             layouts=layouts, repeat=args.repeat,
+                                             batch=args.batch)
+    _progress(len(chosen), len(chosen), "done")
+    plan = advise.make_plan(args.sparsity, results, args.max_error)
+    source = "calibration inputs of %s" % args.calibration if inputs else (
+        "random inputs, %d columns" % args.batch)
+    print("Layouts of %s at sparsity %.0f%% (N:M at its pattern's), %s; products timed "
+          "on this CPU, median of %d; each cell: speed vs dense / output error"
+          % (args.checkpoint, 100 * args.sparsity, source, args.repeat), file=out)
+    shown = [name for name in layouts if name != "dense"]
+    width = max([len(n) for n in chosen] + [6])
+    print("%-*s  %-11s  %s  %s" % (width, "tensor", "shape", "  ".join(
+        "%-12s" % name for name in shown), "choice"), file=out)
+    for name in chosen:
+        cells = {r["layout"]: r for r in results[name]}
+        text = ["%-12s" % ("%.2fx/%.3f" % (cells[k]["speedup"], cells[k]["error"])
+                           if cells[k]["fits"] else "-") for k in shown]
+        shape = "x".join(str(d) for d in tensors[name].shape)
+        print("%-*s  %-11s  %s  %s" % (width, name, shape, "  ".join(text),
+                                       plan["layouts"][name]), file=out)
+    budget = ("output error <= %.3f" % args.max_error if args.max_error is not None
+              else "output error <= %.2f x CSR's" % advise.DEFAULT_SLACK)
+    print("Choice: the fastest layout with %s ('-': blocks or groups do not divide "
+          "the tensor)" % budget, file=out)
+    if args.plan_out:
+        _write_json(args.plan_out, plan, out)
+    if args.plot:
+        plt = _pyplot()
+        fig, ax = plt.subplots(figsize=(7, 5))
+        for layout in layouts:
+            points = [(r["speedup"], r["error"]) for rows in results.values()
+                      for r in rows if r["layout"] == layout and r["fits"]]
+            if points:
+                ax.scatter(*zip(*points), label=layout, s=14)
+        ax.set_xscale("log")
+        ax.set_xlabel("product speed vs dense (per tensor)")
+        ax.set_ylabel("relative output error")
+        ax.set_title("wavesparse advise: %s at %.0f%%" % (os.path.basename(args.checkpoint),
+                                                         100 * args.sparsity))
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        _save_figure(fig, args.plot)
+        print("Wrote %s" % args.plot, file=out)
+    return 0
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected a positive integer, got %r" % text)
+    return value
+
+
 # ------------------------------------------------------------------ parser
 
 class _Parser(argparse.ArgumentParser):
@@ -515,6 +591,30 @@ def build_parser():
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--plot", metavar="PNG", help="plot product time against sparsity")
     p.set_defaults(run=_bench)
+
+    p = sub.add_parser("advise", help="time and measure each sparse layout per tensor, "
+                                      "and write the plan of the fastest within an "
+                                      "error budget")
+    p.add_argument("checkpoint", help="checkpoint to read (.safetensors or .npz)")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="inputs of each tensor by name, (samples, in_features) arrays "
+                        "(.npz/.safetensors); random inputs for tensors it lacks")
+    p.add_argument("--sparsity", type=_fraction, default=0.5,
+                   help="the sparsity every layout is pruned to (default 0.5)")
+    p.add_argument("--max-error", type=float, metavar="E",
+                   help="the output-error budget (default 1.25 x the CSR error of "
+                        "each tensor)")
+    p.add_argument("--layouts", metavar="L1,L2",
+                   help="the layouts compared (default all: dense,csr,bsr8,bsr16,"
+                        "bsr32,bsr64,2:4,1:4,structured)")
+    p.add_argument("--batch", type=_positive, default=128,
+                   help="columns of the random inputs (default 128)")
+    p.add_argument("--repeat", type=_positive, default=5, help="timed runs per product")
+    p.add_argument("--include", action="append", metavar="GLOB")
+    p.add_argument("--exclude", action="append", metavar="GLOB")
+    p.add_argument("--plan-out", metavar="FILE", help="write the plan (JSON) here ('-': stdout)")
+    p.add_argument("--plot", metavar="PNG", help="error against speed, every tensor and layout")
+    p.set_defaults(run=_advise)
 
     p = sub.add_parser("devices", help="list OpenCL platforms and devices (or why there are none)")
     p.set_defaults(run=_devices)
