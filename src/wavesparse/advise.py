@@ -61,8 +61,8 @@ def output_error(w, pruned, X):
     --------
     >>> import numpy as np
     >>> from wavesparse.advise import output_error
-    >>> output_error(np.eye(2), np.diag([1.0, 0.0]), np.ones((2, 1)))
-    0.7071067811865476
+    >>> round(output_error(np.eye(2), np.diag([1.0, 0.0]), np.ones((2, 1))), 6)
+    0.707107
     """
     w64 = np.asarray(w, np.float64)
     X64 = np.asarray(X, np.float64)
@@ -179,7 +179,7 @@ def advise_tensor(w, sparsity, X=None, layouts=LAYOUTS, repeat=5, batch=128, see
         if layout == "dense":
             dense_seconds = seconds
         rows.append({"layout": layout, "fits": True, "why": "",
-                     "sparsity": 1.0 - np.count_nonzero(mask) / mask.size if mask.size else 0.0,
+                     "sparsity": float(1.0 - np.count_nonzero(mask) / mask.size) if mask.size else 0.0,
                      "seconds": seconds, "speedup": dense_seconds / seconds if seconds else 0.0,
                      "error": output_error(matrix, pruned, X)})
     if "dense" not in layouts:
