@@ -7,8 +7,11 @@
  * positions[i * kept + e], its position in its group being a byte.  Entries
  * whose column is past `cols` (fillers of a last, partial group) are skipped;
  * filler values are zero anyway.  X (cols x nx) and Y (rows x nx) are
- * row-major with rows ldx and ldy elements apart.  Rows are split over
- * threads; Y is written, never read.
+ * row-major with rows ldx and ldy elements apart.  For nx > 1, X is copied
+ * panel by panel of columns into a buffer (the columns of the groups past
+ * `cols` are zero there); rows of Y are split over threads; Y is written,
+ * never read.  Returns WS_OK, WS_ERR_NOMEM or WS_ERR_ARGUMENT (cols < 1,
+ * nx < 1, or not 1 <= n <= m <= 256).
  */
 #ifndef WAVESPARSE_NM_H
 #define WAVESPARSE_NM_H
