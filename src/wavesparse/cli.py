@@ -465,8 +465,8 @@ def _advise(args, out):
                       for r in rows if r["layout"] == layout and r["fits"]]
             if points:
                 ax.scatter(*zip(*points), label=layout, s=14)
-        ax.set_xscale("log")
-        ax.set_xlabel("product speed vs dense (per tensor)")
+        ax.axvline(1.0, color="grey", linewidth=0.8)
+        ax.set_xlabel("product speed vs dense (per tensor; > 1: faster)")
         ax.set_ylabel("relative output error")
         ax.set_title("wavesparse advise: %s at %.0f%%" % (os.path.basename(args.checkpoint),
                                                          100 * args.sparsity))
