@@ -231,6 +231,11 @@ def test_prune_method_nm_loads_back_to_the_same_weights(tmp_path, layout):
     np.testing.assert_array_equal(back["fc.bias"], model["fc.bias"])
     if layout == "nm":
         assert isinstance(io.load(tmp_path / "out.npz")["fc.weight"], NMArray)
+        shown = run("inspect", tmp_path / "out.npz")
+        assert shown.returncode == 0, shown.stderr
+        row = next(line for line in shown.stdout.splitlines() if line.startswith("fc.weight"))
+        # 16 rows x 3 groups x 1 kept: 48 float32 values and 48 position bytes.
+        assert row.split()[2:5] == ["float32", "nm", "75.00%"] and "240 B" in row
 
 
 def test_prune_nm_usage_errors(tmp_path):
