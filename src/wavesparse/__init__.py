@@ -16,14 +16,15 @@ from wavesparse import formats, io, opencl, ops, pruning
 from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
-from wavesparse.pruning import (BlockPruner, GradualPruner, MagnitudePruner, Pruner,
-                                StructuredPruner)
+from wavesparse.compat_gpu import GPUSparseOperations
+from wavesparse.pruning import (BlockPruner, GradualPruner, MagnitudePruner, NMPruner,
+                                Pruner, StructuredPruner)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "SparseTensorConfig", "SparseOperations", "MagnitudePruner",
-    "StructuredPruner", "GradualPruner", "BlockPruner", "Pruner",
+    "SparseTensorConfig", "SparseOperations", "GPUSparseOperations", "MagnitudePruner",
+    "StructuredPruner", "GradualPruner", "BlockPruner", "NMPruner", "Pruner",
     "create_sparse_layer", "SparseLinear",
     "formats", "io", "ops", "opencl", "pruning",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",

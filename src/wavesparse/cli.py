@@ -1,4 +1,4 @@
-"""The ``wavesparse`` command line: prune, inspect, bench, devices, demo.
+"""The ``wavesparse`` command line: prune, inspect, advise, bench, devices, demo.
 
 Every failure the user can cause (a missing or broken file, a pattern that
 matches nothing, a sparsity outside [0, 1), a block that does not divide a
@@ -114,13 +114,19 @@ def _choose(tensors, include, exclude):
     return chosen, {name: why for name, why in choice.items() if why is not None}
 
 
-def _pack(name, pruned, layout, block):
+def _pack(name, pruned, layout, block, pattern=None):
     """The pruned tensor in the chosen layout (sparse ones keep their shape)."""
     if layout == "dense":
         return pruned
     matrix = pruned.reshape(pruned.shape[0], -1) if pruned.ndim > 1 else pruned.reshape(1, -1)
     if layout == "csr":
         packed = formats.to_csr(matrix)
+    elif layout == "nm":
+        from wavesparse.formats_nm import to_nm
+        try:
+            packed = to_nm(matrix, *pattern, pad=True)
+        except ValueError as exc:
+            raise UsageError("tensor %r of shape %s: %s" % (name, pruned.shape, exc))
     else:
         r, c = block
         if matrix.shape[0] % r or matrix.shape[1] % c:
@@ -155,6 +161,8 @@ def _prune(args, out):
         raise UsageError("prune needs -o OUTPUT (or --schedule alone)")
     if args.block and args.layout != "bsr" and args.method != "block":
         raise UsageError("--block applies to --layout bsr and --method block")
+    if args.layout == "nm" and args.method != "nm":
+        raise UsageError("--layout nm stores N:M-pruned weights: it needs --method nm")
     _refuse_other_methods_options(args)
     for path in (args.input, args.output):
         if os.path.splitext(path)[1].lower() not in io.SUFFIXES:
@@ -174,20 +182,22 @@ def _prune(args, out):
     rows = []
     for name, value in tensors.items():
         if name in pruned:
-            written[name] = _pack(name, pruned[name], args.layout, block)
+            written[name] = _pack(name, pruned[name], args.layout, block,
+                                  (getattr(pruner, "n", 0), getattr(pruner, "m", 0)))
             rows.append(report.tensor_row(name, written[name], original=value))
         else:
             written[name] = value
             rows.append(report.tensor_row(name, value, note=left.get(name, "")))
     io.save(args.output, written, metadata={"wavesparse.version": wavesparse.__version__,
                                             "wavesparse.method": args.method,
-                                            "wavesparse.sparsity": str(args.sparsity)})
+                                            "wavesparse.sparsity": str(pruner.sparsity)})
     summary = report.totals(rows)
     pruned_rows = [r for r in rows if r["name"] in pruned]
     target = report.totals(pruned_rows)
+    _warn_blocks_of_elements(args, pruned_rows, pruned)
     print("Pruned %d of %d tensors of %s: %s, target %.1f%%, layout %s%s (%.1f s)"
           % (len(chosen), len(tensors), args.input, _method_label(args),
-             100 * args.sparsity, args.layout,
+             100 * pruner.sparsity, args.layout,
              " %dx%d" % block if args.layout == "bsr" else "",
              time.perf_counter() - start), file=out)
     print(report.format_table(rows, summary), file=out)
@@ -201,10 +211,29 @@ def _prune(args, out):
     if args.json:
         _write_json(args.json, {"input": args.input, "output": args.output,
                                 "method": args.method, "options": _method_options(args),
-                                "target_sparsity": args.sparsity, "layout": args.layout,
+                                "target_sparsity": pruner.sparsity, "layout": args.layout,
                                 "tensors": rows, "totals": summary,
                                 "pruned_totals": target}, out)
     return 0
+
+
+def _warn_blocks_of_elements(args, rows, pruned):
+    """BSR stores whole blocks: after element-wise pruning it may store more
+    than CSR would; say so on stderr, with the method that fits BSR."""
+    if args.layout != "bsr" or args.method in ("block", "structured"):
+        return
+    stored = sum(r["stored_bytes"] for r in rows)
+    csr = sum(report.stored_bytes(formats.to_csr(
+        w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(1, -1)))
+        for w in pruned.values())
+    if stored > csr:
+        r, c = args.block or (16, 16)
+        print("wavesparse prune: warning: --layout bsr after --method %s stores %s, "
+              "more than CSR (%s): element-wise pruning leaves few blocks empty. "
+              "--method block --block %dx%d prunes whole blocks, which BSR stores "
+              "compactly; or use --layout csr" % (args.method, report.human_bytes(stored),
+                                                 report.human_bytes(csr), r, c),
+              file=sys.stderr)
 
 
 def _method_options(args):
@@ -382,6 +411,82 @@ def _cpu_threads():
     return _select.max_threads()
 
 
+# ------------------------------------------------------------------ advise
+
+def _advise(args, out):
+    from wavesparse import advise
+    layouts = args.layouts.split(",") if args.layouts else list(advise.LAYOUTS)
+    unknown = sorted(set(layouts) - set(advise.LAYOUTS))
+    if unknown:
+        raise UsageError("--layouts: unknown %s (choose from %s)"
+                         % (", ".join(unknown), ",".join(advise.LAYOUTS)))
+    tensors = io.load(args.checkpoint, dense=True)
+    chosen, _ = _choose(tensors, args.include, args.exclude)
+    inputs = io.load(args.calibration, dense=True) if args.calibration else {}
+    results = {}
+    for i, name in enumerate(chosen):
+        _progress(i, len(chosen), name)
+        X = None
+        if name in inputs:
+            # The calibration file holds each tensor's inputs, (samples, features).
+            X = np.asarray(inputs[name]).reshape(-1, inputs[name].shape[-1]).T
+        results[name] = advise.advise_tensor(tensors[name], args.sparsity, X=X,
+                                             layouts=layouts, repeat=args.repeat,
+                                             batch=args.batch)
+    _progress(len(chosen), len(chosen), "done")
+    plan = advise.make_plan(args.sparsity, results, args.max_error)
+    source = "calibration inputs of %s" % args.calibration if inputs else (
+        "random inputs, %d columns" % args.batch)
+    print("Layouts of %s at sparsity %.0f%% (N:M at its pattern's), %s; products timed "
+          "on this CPU, median of %d; each cell: speed vs dense / output error"
+          % (args.checkpoint, 100 * args.sparsity, source, args.repeat), file=out)
+    shown = [name for name in layouts if name != "dense"]
+    width = max([len(n) for n in chosen] + [6])
+    print("%-*s  %-11s  %s  %s" % (width, "tensor", "shape", "  ".join(
+        "%-12s" % name for name in shown), "choice"), file=out)
+    for name in chosen:
+        cells = {r["layout"]: r for r in results[name]}
+        text = ["%-12s" % ("%.2fx/%.3f" % (cells[k]["speedup"], cells[k]["error"])
+                           if cells[k]["fits"] else "-") for k in shown]
+        shape = "x".join(str(d) for d in tensors[name].shape)
+        print("%-*s  %-11s  %s  %s" % (width, name, shape, "  ".join(text),
+                                       plan["layouts"][name]), file=out)
+    budget = ("output error <= %.3f" % args.max_error if args.max_error is not None
+              else "output error <= %.2f x CSR's" % advise.DEFAULT_SLACK)
+    print("Choice: the fastest layout with %s ('-': blocks or groups do not divide "
+          "the tensor)" % budget, file=out)
+    if args.plan_out:
+        _write_json(args.plan_out, plan, out)
+    if args.plot:
+        plt = _pyplot()
+        fig, ax = plt.subplots(figsize=(7, 5))
+        for layout in layouts:
+            points = [(r["speedup"], r["error"]) for rows in results.values()
+                      for r in rows if r["layout"] == layout and r["fits"]]
+            if points:
+                ax.scatter(*zip(*points), label=layout, s=14)
+        ax.axvline(1.0, color="grey", linewidth=0.8)
+        ax.set_xlabel("product speed vs dense (per tensor; > 1: faster)")
+        ax.set_ylabel("relative output error")
+        ax.set_title("wavesparse advise: %s at %.0f%%" % (os.path.basename(args.checkpoint),
+                                                         100 * args.sparsity))
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        _save_figure(fig, args.plot)
+        print("Wrote %s" % args.plot, file=out)
+    return 0
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected a positive integer, got %r" % text)
+    return value
+
+
 # ------------------------------------------------------------------ parser
 
 class _Parser(argparse.ArgumentParser):
@@ -458,8 +563,9 @@ def build_parser():
                    help="prune only tensors whose name matches (repeatable)")
     p.add_argument("--exclude", action="append", metavar="GLOB",
                    help="never prune tensors whose name matches (repeatable)")
-    p.add_argument("--layout", choices=["dense", "csr", "bsr"], default="dense",
-                   help="how pruned tensors are stored (see wavesparse.io)")
+    p.add_argument("--layout", choices=["dense", "csr", "bsr", "nm"], default="dense",
+                   help="how pruned tensors are stored (see wavesparse.io); nm: the "
+                        "compact N:M storage of --method nm")
     p.add_argument("--block", type=_block, metavar="RxC",
                    help="block shape: of the BSR layout (default 16x16), and of "
                         "--method block (default 64x64)")
@@ -485,6 +591,30 @@ def build_parser():
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--plot", metavar="PNG", help="plot product time against sparsity")
     p.set_defaults(run=_bench)
+
+    p = sub.add_parser("advise", help="time and measure each sparse layout per tensor, "
+                                      "and write the plan of the fastest within an "
+                                      "error budget")
+    p.add_argument("checkpoint", help="checkpoint to read (.safetensors or .npz)")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="inputs of each tensor by name, (samples, in_features) arrays "
+                        "(.npz/.safetensors); random inputs for tensors it lacks")
+    p.add_argument("--sparsity", type=_fraction, default=0.5,
+                   help="the sparsity every layout is pruned to (default 0.5)")
+    p.add_argument("--max-error", type=float, metavar="E",
+                   help="the output-error budget (default 1.25 x the CSR error of "
+                        "each tensor)")
+    p.add_argument("--layouts", metavar="L1,L2",
+                   help="the layouts compared (default all: dense,csr,bsr8,bsr16,"
+                        "bsr32,bsr64,2:4,1:4,structured)")
+    p.add_argument("--batch", type=_positive, default=128,
+                   help="columns of the random inputs (default 128)")
+    p.add_argument("--repeat", type=_positive, default=5, help="timed runs per product")
+    p.add_argument("--include", action="append", metavar="GLOB")
+    p.add_argument("--exclude", action="append", metavar="GLOB")
+    p.add_argument("--plan-out", metavar="FILE", help="write the plan (JSON) here ('-': stdout)")
+    p.add_argument("--plot", metavar="PNG", help="error against speed, every tensor and layout")
+    p.set_defaults(run=_advise)
 
     p = sub.add_parser("devices", help="list OpenCL platforms and devices (or why there are none)")
     p.set_defaults(run=_devices)

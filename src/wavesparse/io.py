@@ -12,6 +12,10 @@ any safetensors or numpy reader can open the file:
 ``NAME.__bsr_indices``         block column of each block (nnzb,)
 ``NAME.__bsr_indptr``          block-row starts (rows / R + 1,)
 ``NAME.__bsr_shape``           int64 ``[rows, cols]`` (padded to the block)
+``NAME.__nm_values``           N:M kept values (rows, groups * n)
+``NAME.__nm_positions``        uint8 position of each in its group
+``NAME.__nm_shape``            int64 ``[rows, cols]`` of the matrix
+``NAME.__nm_pattern``          int64 ``[n, m]``
 ``NAME.__dense_shape``         int64 shape of the original tensor, when it
                                was not a matrix of that shape (a rank-1,
                                rank >= 3 or padded tensor)
@@ -45,6 +49,7 @@ __all__ = ["load", "save", "to_dense", "CheckpointError", "SUFFIXES"]
 
 SUFFIXES = (".safetensors", ".npz")
 _PARTS = ("data", "indices", "indptr", "shape")
+_NM_PARTS = ("values", "positions", "shape", "pattern")
 # safetensors keeps no order of its own: save() records the caller's here.
 _ORDER_KEY = "wavesparse.order"
 
@@ -113,7 +118,8 @@ def load(path, dense=False):
     -------
     dict
         ndarray for dense tensors; ``scipy.sparse.csr_array`` or
-        ``bsr_array`` for sparse ones (unless ``dense``).
+        ``bsr_array`` for sparse ones, :class:`wavesparse.formats_nm.NMArray`
+        for N:M ones (unless ``dense``).
 
     Raises
     ------
@@ -137,6 +143,9 @@ def load(path, dense=False):
             continue
         name, part = key.rsplit(".__", 1)
         if name in out or part == "dense_shape":
+            continue
+        if part.startswith("nm_"):
+            out[name] = _load_nm(path, raw, name, dense)
             continue
         fmt = part.split("_", 1)[0]
         if fmt not in ("csr", "bsr"):
@@ -165,6 +174,41 @@ def load(path, dense=False):
     return out
 
 
+def _load_nm(path, raw, name, dense):
+    """Tensor ``name`` from its N:M parts: an NMArray, or dense."""
+    from wavesparse.formats_nm import NMArray
+    try:
+        values, positions, shape, pattern = (raw["%s.__nm_%s" % (name, p)]
+                                             for p in _NM_PARTS)
+    except KeyError as missing:
+        raise CheckpointError("%s: N:M tensor %r lacks part %s"
+                              % (path, name, missing)) from None
+    try:
+        matrix = NMArray(values, positions, int(pattern[0]), int(pattern[1]),
+                         tuple(int(s) for s in shape))
+    except Exception as exc:
+        raise CheckpointError("%s: N:M tensor %r is inconsistent: %s"
+                              % (path, name, exc)) from None
+    original = raw.get("%s.__dense_shape" % name)
+    if dense:
+        return to_dense(matrix, original)
+    if original is not None:
+        matrix.original_shape = tuple(int(s) for s in original)
+    return matrix
+
+
+def _nm_entries(name, value):
+    """The flat entries of an NMArray ``value`` named ``name``."""
+    flat = {"%s.__nm_values" % name: value.values,
+            "%s.__nm_positions" % name: value.positions,
+            "%s.__nm_shape" % name: np.asarray(value.shape, dtype=np.int64),
+            "%s.__nm_pattern" % name: np.asarray((value.n, value.m), dtype=np.int64)}
+    original = getattr(value, "original_shape", None)
+    if original is not None and tuple(original) != tuple(value.shape):
+        flat["%s.__dense_shape" % name] = np.asarray(original, dtype=np.int64)
+    return flat
+
+
 def to_dense(value, original_shape=None):
     """A loaded entry as an ndarray of its original shape.
 
@@ -175,6 +219,10 @@ def to_dense(value, original_shape=None):
     >>> to_dense(sp.csr_array(np.ones((2, 4))), (2, 2, 2)).shape
     (2, 2, 2)
     """
+    if getattr(value, "format", None) == "nm":
+        if original_shape is None:
+            original_shape = getattr(value, "original_shape", None)
+        value = value.tocsr()
     if not sp.issparse(value):
         return np.asarray(value)
     shape = original_shape if original_shape is not None else getattr(
@@ -195,6 +243,9 @@ def _entries(tensors):
         if ".__" in name:
             raise ValueError("tensor name %r must not contain '.__' (reserved "
                              "for sparse parts)" % name)
+        if getattr(value, "format", None) == "nm":
+            flat.update(_nm_entries(name, value))
+            continue
         if not sp.issparse(value):
             flat[name] = np.ascontiguousarray(value)
             continue
@@ -223,7 +274,8 @@ def save(path, tensors, metadata=None):
     path : str or os.PathLike
         ``.safetensors`` or ``.npz``.
     tensors : dict
-        Name -> ndarray or scipy CSR/BSR array (with an optional
+        Name -> ndarray, scipy CSR/BSR array or
+        :class:`~wavesparse.formats_nm.NMArray` (with an optional
         ``original_shape`` attribute for tensors that were not matrices).
     metadata : dict of str to str, optional
         Stored in the safetensors header (ignored for ``.npz``).

@@ -21,6 +21,8 @@ def stored_bytes(value):
     """Bytes a tensor takes in the file (all parts for a sparse one)."""
     if sp.issparse(value):
         return int(value.data.nbytes + value.indices.nbytes + value.indptr.nbytes)
+    if getattr(value, "format", None) == "nm":
+        return int(value.nbytes)
     return int(np.asarray(value).nbytes)
 
 
@@ -39,7 +41,8 @@ def output_error(original, pruned, samples=8, seed=0):
     """
     w = np.asarray(original, dtype=np.float64)
     w = w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(1, -1)
-    p = io.to_dense(pruned) if sp.issparse(pruned) else np.asarray(pruned)
+    packed = sp.issparse(pruned) or getattr(pruned, "format", None) == "nm"
+    p = io.to_dense(pruned) if packed else np.asarray(pruned)
     p = np.asarray(p, dtype=np.float64).reshape(w.shape)
     x = np.random.default_rng(seed).standard_normal((w.shape[1], samples))
     reference = np.linalg.norm(w @ x)
@@ -57,10 +60,11 @@ def tensor_row(name, value, original=None, note=""):
     >>> r["sparsity"], r["output_error"] > 0
     (0.75, True)
     """
-    if sp.issparse(value):
+    nm = getattr(value, "format", None) == "nm"
+    if sp.issparse(value) or nm:
         shape = getattr(value, "original_shape", value.shape)
         total = int(np.prod(shape))
-        nonzero = int(np.count_nonzero(value.data))
+        nonzero = int(np.count_nonzero(value.values if nm else value.data))
         layout, dtype = value.format, value.dtype
     else:
         array = np.asarray(value)

@@ -18,7 +18,8 @@ The modules, by role:
   products (behind :mod:`wavesparse.ops`);
 - :mod:`~wavesparse.opencl.formats`: dense to CSR/BSR (behind
   :mod:`wavesparse.formats`);
-- :mod:`~wavesparse.opencl.device_array`: :class:`DeviceArray`.
+- :mod:`~wavesparse.opencl.device_array`: :class:`DeviceArray`;
+- :mod:`~wavesparse.opencl.nm`: the N:M product;
 
 Examples
 --------
