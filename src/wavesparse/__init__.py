@@ -16,14 +16,14 @@ from wavesparse import formats, io, opencl, ops, pruning
 from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
-from wavesparse.pruning import (BlockPruner, GradualPruner, MagnitudePruner, Pruner,
-                                StructuredPruner)
+from wavesparse.pruning import (BlockPruner, DynamicSparsePruner, GradualPruner,
+                                MagnitudePruner, Pruner, StructuredPruner)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SparseTensorConfig", "SparseOperations", "MagnitudePruner",
-    "StructuredPruner", "GradualPruner", "BlockPruner", "Pruner",
+    "StructuredPruner", "GradualPruner", "BlockPruner", "DynamicSparsePruner", "Pruner",
     "create_sparse_layer", "SparseLinear",
     "formats", "io", "ops", "opencl", "pruning",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",
