@@ -188,6 +188,20 @@ def test_rigl_hand_written_case():
     assert np.flatnonzero(changed["w"]).tolist() == [6]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rigl_zero_and_infinite_gradients(dtype):
+    # Active 0..3 all dropped (k = 4); candidates 0..9, |g| inf at 8, 0
+    # elsewhere: grow 8, then the lowest-index zero-gradient ones 0, 1, 2.
+    dsp = DynamicSparsePruner(distribution={"w": 0.4}, drop_fraction=1.0,
+                              decay="constant", end_step=10)
+    dsp.masks = {"w": np.arange(10) < 4}
+    w = {"w": np.arange(1, 11).astype(dtype)}
+    g = {"w": np.where(np.arange(10) == 8, -np.inf, 0.0).astype(dtype)}
+    masks, changed = dsp.update(1, w, g)
+    assert np.flatnonzero(masks["w"]).tolist() == [0, 1, 2, 8]
+    assert np.flatnonzero(changed["w"]).tolist() == [8]
+
+
 def test_drop_and_grow_disjoint_and_grown_from_inactive():
     # Huge gradients on the active weights that survive the drop (the largest
     # half by |w|), none on the dropped half: growth must still pick weights

@@ -42,15 +42,18 @@ METHODS = ("rigl", "set")
 DECAYS = ("cosine", "constant")
 
 # For non-negative floats the bit patterns are ordered like the values, so
-# (bits of +inf) - bits maps |g| to a non-negative float of reversed order,
-# exactly: the k smallest of it are the k largest |g|.
-_INF_BITS = {np.dtype(np.float32): (np.uint32, 0x7F800000),
-             np.dtype(np.float64): (np.uint64, 0x7FF0000000000000)}
+# TOP - bits maps |g| to a finite non-negative float of reversed order,
+# exactly: the k smallest of it are the k largest |g|.  TOP is one step below
+# the largest finite float (so no tie threshold overflows); |g| from there
+# up to infinity counts as equal.
+_TOP_BITS = {np.dtype(np.float32): (np.uint32, 0x7F7FFFFE),
+             np.dtype(np.float64): (np.uint64, 0x7FEFFFFFFFFFFFFE)}
 
 
 def _descending(a):
-    uint, inf = _INF_BITS[a.dtype]
-    return (uint(inf) - np.abs(a).view(uint)).view(a.dtype)
+    uint, top = _TOP_BITS[a.dtype]
+    bits = np.minimum(np.abs(a).view(uint), uint(top))
+    return (uint(top) - bits).view(a.dtype)
 
 
 def _choice(value, name, allowed):
@@ -312,9 +315,9 @@ class DynamicSparsePruner:
             after_drop = smallest_masks([np.abs(arrays[n])], inactive + k, [old])[0]
             candidates = ~after_drop
             if self.method == "rigl":
-                chosen = ~smallest_masks([_descending(grads[n])],
-                                         old.size - int(candidates.sum()) + k,
-                                         [candidates])[0]
+                chosen = candidates & ~smallest_masks(
+                    [_descending(grads[n])], old.size - int(candidates.sum()) + k,
+                    [candidates])[0]
             else:
                 chosen = np.zeros(old.size, bool)
                 chosen[self._rng.choice(np.flatnonzero(candidates.ravel()), k,
