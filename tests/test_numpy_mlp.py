@@ -66,3 +66,16 @@ def test_sparse_training_keeps_masks_and_counts_flops(digits):
     assert r.dense_macs == dense
     assert r.macs == 3 * kept * samples * 2 + 3 * (n - kept) * numpy_mlp.BATCH
     assert r.flops_fraction == pytest.approx(r.macs / dense)
+
+
+def test_sparse_init_rescaled_to_dense_variance(digits):
+    dsp = DynamicSparsePruner(0.9, seed=2)
+    r = numpy_mlp.train(digits, (32,), 0, seed=4, dsp=dsp)
+    dense = numpy_mlp.init_params([64, 32, 10], seed=4)
+    for name, mask in r.masks.items():
+        expected = np.where(mask, dense[name] / np.float32(np.sqrt(dsp.densities[name])), 0)
+        np.testing.assert_allclose(r.params[name], expected, rtol=1e-6)
+    plain = numpy_mlp.train(digits, (32,), 0, seed=4, rescale_init=False,
+                            dsp=DynamicSparsePruner(0.9, seed=2))
+    for name, mask in plain.masks.items():
+        np.testing.assert_array_equal(plain.params[name], np.where(mask, dense[name], 0))

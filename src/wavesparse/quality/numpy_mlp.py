@@ -12,7 +12,8 @@ data's float dtype.  Run dense, it follows scikit-learn's weights to
 rounding (tests/test_numpy_mlp.py).
 
 With a :class:`wavesparse.DynamicSparsePruner` :func:`train` trains sparse:
-masks from ``init_masks`` at step 0, gradients of inactive weights withheld
+masks from ``init_masks`` at step 0 (the kept weights scaled up to the
+dense initialisation's variance), gradients of inactive weights withheld
 from Adam, masks applied after every step, ``update`` on its steps (with
 this step's dense gradient), and the Adam moments of grown weights reset.
 It counts training multiply-adds the way the RigL paper does: one per active
@@ -197,7 +198,7 @@ class TrainResult:
 
 
 def train(data, hidden, epochs, seed, dsp=None, batch=BATCH, alpha=1e-4, lr=1e-3,
-          order_seed=None, on_update=None):
+          order_seed=None, on_update=None, on_step=None, rescale_init=True):
     """Train on ``data`` (a :class:`wavesparse.quality.mlp.Dataset`), dense or
     with a :class:`wavesparse.DynamicSparsePruner`.
 
@@ -211,11 +212,19 @@ def train(data, hidden, epochs, seed, dsp=None, batch=BATCH, alpha=1e-4, lr=1e-3
     dsp : DynamicSparsePruner, optional
         Sparse training; its ``init_masks`` is called here.  A pruner with
         ``update_every`` past the last step is static sparse training.
+    rescale_init : bool
+        With ``dsp``, scale each masked layer's initial weights by
+        ``1 / sqrt(density)``, so that a unit's input has the variance the
+        dense initialisation gives it (Evci et al. 2019; Liu et al. 2019).
     order_seed : int, optional
         Seeds the epoch shuffles (``numpy.random.default_rng``); ``seed`` by
         default.
     on_update : callable, optional
         ``on_update(step, params, masks)`` after each mask update.
+    on_step : callable, optional
+        ``on_step(step, params, masks)`` after each optimizer step; it may
+        return new masks ({name: bool array}, True = kept), which then apply
+        from this step on (gradual or one-shot pruning during training).
 
     Returns
     -------
@@ -240,6 +249,10 @@ def train(data, hidden, epochs, seed, dsp=None, batch=BATCH, alpha=1e-4, lr=1e-3
     if dsp is not None:
         masks = dsp.init_masks(params)
         params = dsp.apply(params)
+        if rescale_init:
+            for n, d in dsp.densities.items():
+                if d > 0:
+                    params[n] *= params[n].dtype.type(1.0 / np.sqrt(d))
     opt = Adam(params, lr=lr)
     rng = np.random.default_rng(seed if order_seed is None else order_seed)
     macs = dense_macs = 0
@@ -252,19 +265,22 @@ def train(data, hidden, epochs, seed, dsp=None, batch=BATCH, alpha=1e-4, lr=1e-3
             active = n_dense if masks is None else sum(int(m.sum()) for m in masks.values())
             macs += 3 * active * len(idx)
             dense_macs += 3 * n_dense * len(idx)
-            if dsp is not None:
-                if dsp.should_update(step):
-                    if dsp.method == "rigl":
-                        macs += (n_dense - active) * len(idx)
-                    masks, changed = dsp.update(step, params, grads)
-                    params = dsp.apply(params)
-                    for n, c in changed.items():
-                        opt.reset(n, c)
-                    if on_update is not None:
-                        on_update(step, params, masks)
+            if dsp is not None and dsp.should_update(step):
+                if dsp.method == "rigl":
+                    macs += (n_dense - active) * len(idx)
+                masks, changed = dsp.update(step, params, grads)
+                params = dsp.apply(params)
+                for n, c in changed.items():
+                    opt.reset(n, c)
+                if on_update is not None:
+                    on_update(step, params, masks)
+            if masks is not None:
                 grads = {n: g * masks[n] if n in masks else g for n, g in grads.items()}
             opt.step(params, grads)
+            if on_step is not None:
+                masks = on_step(step, params, masks) or masks
             if masks is not None:
-                params = dsp.apply(params)
+                params = {n: np.where(masks[n], p, p.dtype.type(0)) if n in masks else p
+                          for n, p in params.items()}
             step += 1
     return TrainResult(params, masks, macs, dense_macs, step)
