@@ -26,6 +26,7 @@ row also shows scikit-learn's MLPClassifier trained on the same minibatches,
 the check that the trainer is the same network.
 
 python benchmarks/quality/sparse_training.py [--epochs 40] [--seeds 5] [--plot docs/quality_rigl.png] [--no-rescale]
+    [--json runs.json] [--from-json runs.json]
 """
 
 import argparse
@@ -154,6 +155,7 @@ def plot(path, summary, dense):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     fig, ax = plt.subplots(figsize=(7, 4.5))
     markers = dict(zip(ROWS, "os^vD<>"))
     for row in ROWS:
@@ -162,6 +164,9 @@ def plot(path, summary, dense):
         ax.plot(xs, ys, marker=markers[row], label=row)
     ax.axhline(100 * dense.mean(), color="k", ls=":", label="dense (FLOPs 1.0)")
     ax.set_xscale("log")
+    ticks = [0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+    ax.set_xticks(ticks, ["%g" % t for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("training multiply-adds / dense training (points: 98%, 95%, 90% sparse)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("MNIST 784-512-256-10, sparse training")
@@ -181,7 +186,18 @@ def main():
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--plot", metavar="PNG")
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--from-json", metavar="FILE",
+                   help="print the table (and --plot) of an earlier --json run, training nothing")
     args = p.parse_args()
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        results = {tuple(r[:3]): tuple(r[3:]) for r in saved["runs"]}
+        summary, dense, sk = summarize(results, saved["seeds"])
+        print(table(summary, dense, sk, saved["seeds"], saved["epochs"]))
+        if args.plot:
+            plot(args.plot, summary, dense)
+        return
     seeds = list(range(args.seeds))
     rescale = not args.no_rescale
     jobs = [(row, 0.0, s, args.epochs, rescale) for row in ("dense", "sklearn dense")
