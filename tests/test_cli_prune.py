@@ -143,7 +143,7 @@ def test_bench_and_demo():
     done = run("demo")
     assert done.returncode == 0, done.stderr
     for part in ("1. Magnitude", "2. Structured", "3. Gradual", "4. Sparse x dense", "5. Memory",
-                 "6. Gradual pruning during training"):
+                 "6. Gradual pruning during training", "7. Sparse training from scratch"):
         assert part in done.stdout
 
 

@@ -17,14 +17,15 @@ from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
 from wavesparse.compat_gpu import GPUSparseOperations
-from wavesparse.pruning import (BlockPruner, GradualPruner, MagnitudePruner, NMPruner,
-                                Pruner, StructuredPruner)
+from wavesparse.pruning import (BlockPruner, DynamicSparsePruner, GradualPruner,
+                                MagnitudePruner, NMPruner, Pruner, StructuredPruner)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SparseTensorConfig", "SparseOperations", "GPUSparseOperations", "MagnitudePruner",
-    "StructuredPruner", "GradualPruner", "BlockPruner", "NMPruner", "Pruner",
+    "StructuredPruner", "GradualPruner", "BlockPruner", "NMPruner", "DynamicSparsePruner",
+    "Pruner",
     "create_sparse_layer", "SparseLinear",
     "formats", "io", "ops", "opencl", "pruning",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",

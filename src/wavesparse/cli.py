@@ -619,7 +619,7 @@ def build_parser():
     p = sub.add_parser("devices", help="list OpenCL platforms and devices (or why there are none)")
     p.set_defaults(run=_devices)
 
-    p = sub.add_parser("demo", help="the five demos on built-in data, in under a minute")
+    p = sub.add_parser("demo", help="the demos on built-in data (pruning, products, training), in under a minute")
     p.set_defaults(run=lambda args, out: __import__("wavesparse.demo").demo.run(out))
     return parser
 

@@ -9,6 +9,8 @@ importance score (:mod:`~wavesparse.pruning.importance`), a grouping and the
 one exact selector (:mod:`~wavesparse.pruning.selection`).
 :class:`GradualPruner` drives any of them over training steps; the command
 line finds them in :mod:`~wavesparse.pruning.registry`.
+:class:`DynamicSparsePruner` (RigL, SET) is the one exception: it owns masks
+across training steps, with per-layer budgets from :mod:`~wavesparse.pruning.erk`.
 
 Adding a pruner is one module (a :class:`Pruner` subclass with ``@register``)
 and one import line below.
@@ -23,6 +25,7 @@ Examples
 from wavesparse.pruning.base import Pruner
 from wavesparse.pruning.choice import layer_choice, select_layers
 from wavesparse.pruning.gradual import GradualPruner
+from wavesparse.pruning.dynamic import DynamicSparsePruner
 from wavesparse.pruning import registry
 # The registered pruners, in the order the command line lists them:
 from wavesparse.pruning.magnitude import MagnitudePruner
@@ -31,4 +34,5 @@ from wavesparse.pruning.block import BlockPruner
 from wavesparse.pruning.nm import NMPruner
 
 __all__ = ["Pruner", "MagnitudePruner", "StructuredPruner", "BlockPruner", "NMPruner",
-           "GradualPruner", "propagate", "layer_choice", "select_layers", "registry"]
+           "GradualPruner", "DynamicSparsePruner", "propagate", "layer_choice",
+           "select_layers", "registry"]
