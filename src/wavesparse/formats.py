@@ -89,8 +89,7 @@ def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT
         raise ValueError("pass threshold or mask, not both")
     keep, t, mask_view = "nonzero", 0.0, None
     if threshold is not None:
-        keep, t = "above", check.threshold_for(check.real_scalar(threshold, "threshold"),
-                                               dense.dtype)
+        keep, t = "above", check.threshold_for(threshold, dense.dtype, "threshold")
     elif mask is not None:
         mask_array = np.asarray(mask)
         if mask_array.shape != dense.shape:

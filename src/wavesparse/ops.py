@@ -143,7 +143,7 @@ def apply_threshold(w, t, backend="auto"):
     (array([ 0., -2.,  1.]), array([False,  True,  True]))
     """
     w = check.float_array(w, "w")
-    t = check.threshold_for(check.real_scalar(t, "t"), w.dtype)
+    t = check.threshold_for(t, w.dtype, "t")
     if w.size == 0:
         return w.copy(), np.zeros(w.shape, dtype=bool)
     if use_opencl(backend, w.size):

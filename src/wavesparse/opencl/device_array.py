@@ -124,7 +124,7 @@ class DeviceArray:
         >>> DeviceArray(np.float32([0.5, -2, 1])).threshold(1.0)[1] if ok else np.array([False, True, True])
         array([False,  True,  True])
         """
-        t = check.threshold_for(check.real_scalar(t, "t"), self.dtype)
+        t = check.threshold_for(t, self.dtype, "t")
         out, mask_buffer = device_ops.threshold_buffer(self.session, self.buffer,
                                                         self.size, self.dtype, t)
         mask = np.empty(self.shape, np.bool_)
@@ -185,7 +185,7 @@ class DeviceArray:
         keep, t = "nonzero", 0.0
         if threshold is not None:
             keep = "above"
-            t = check.threshold_for(check.real_scalar(threshold, "threshold"), self.dtype)
+            t = check.threshold_for(threshold, self.dtype, "threshold")
         shape = self._matrix_shape()
         parts = device_formats.csr_parts(self.session, self.buffer, shape, self.dtype,
                                           keep, t, None, _index_limit)
