@@ -21,7 +21,13 @@ A tensor of rank >= 3 is packed as the matrix ``(shape[0], rest)``.
 :func:`load` gives scipy arrays back for the sparse entries (``dense=True``
 gives every tensor as the original ndarray).  Files are written to a
 temporary name in the target folder and renamed, so a failed or interrupted
-write never leaves a partial file.
+write never leaves a partial file (see :mod:`wavesparse._files` for the
+names, and how stale ones left by a killed process are removed).
+
+A file is refused, naming the tensors, when it is ambiguous: a dense ``x``
+beside ``x.__csr_*`` parts, CSR and BSR parts of one name, a lone
+``x.__dense_shape``, or npz members ``w.npy`` and ``w`` (which numpy reads as
+one name).  Scalars (0-d tensors) keep their shape ``()``.
 
 Examples
 --------
@@ -36,12 +42,14 @@ Examples
 
 import json
 import os
-import tempfile
+import struct
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["load", "save", "to_dense", "CheckpointError", "SUFFIXES"]
+from wavesparse import _files
+
+__all__ = ["load", "save", "metadata", "to_dense", "CheckpointError", "SUFFIXES"]
 
 SUFFIXES = (".safetensors", ".npz")
 _PARTS = ("data", "indices", "indptr", "shape")
@@ -50,7 +58,8 @@ _ORDER_KEY = "wavesparse.order"
 
 
 class CheckpointError(ValueError):
-    """A file that is missing, truncated or not a checkpoint we can read.
+    """A file that is missing, truncated, ambiguous or not a checkpoint we can
+    read, or tensors that cannot be written in the format asked for.
 
     Examples
     --------
@@ -71,6 +80,37 @@ def _kind(path):
     return suffix
 
 
+def _safetensors(path, doing):
+    """The safetensors package, or CheckpointError saying how to get it."""
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise CheckpointError("%s %s needs the safetensors package: "
+                              "pip install 'wavesparse[io]'" % (doing, path)) from None
+    return safetensors
+
+
+def _header_order(path):
+    """Tensor names of a safetensors file in the order their data lie in it."""
+    with open(path, "rb") as f:
+        size, = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(size))
+    header.pop("__metadata__", None)
+    return sorted(header, key=lambda name: header[name]["data_offsets"][0])
+
+
+def _npz_members(f, path):
+    """npz member names; ``w.npy`` beside ``w`` (one name to numpy) is refused."""
+    seen = {}
+    for member in f.zip.namelist():
+        name = member[:-4] if member.endswith(".npy") else member
+        if name in seen:
+            raise CheckpointError("%s is ambiguous: members %r and %r are both tensor %r"
+                                  % (path, seen[name], member, name))
+        seen[name] = member
+    return f.files
+
+
 def _read_raw(path):
     kind = _kind(path)
     if not os.path.isfile(path):
@@ -79,18 +119,17 @@ def _read_raw(path):
         if kind == ".npz":
             # Our handle, closed even when the zip proves broken.
             with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        try:
-            from safetensors import safe_open
-        except ImportError:
-            raise CheckpointError("reading %s needs the safetensors package: "
-                                  "pip install 'wavesparse[io]'" % path) from None
+                return {k: f[k] for k in _npz_members(f, path)}, {}
+        safe_open = _safetensors(path, "reading").safe_open
         with safe_open(str(path), framework="np") as f:
             names = list(f.keys())
-            order = json.loads((f.metadata() or {}).get(_ORDER_KEY, "[]"))
+            header = dict(f.metadata() or {})
+            order = json.loads(header.pop(_ORDER_KEY, "[]"))
             if sorted(order) == sorted(names):
                 names = order  # the order save() was given
-            return {name: f.get_tensor(name) for name in names}
+            else:
+                names = _header_order(path)  # the file's own order
+            return {name: f.get_tensor(name) for name in names}, header
     except CheckpointError:
         raise
     except Exception as exc:  # every reader error: truncated, not the format
@@ -129,7 +168,8 @@ def load(path, dense=False):
     >>> io.load(path)["w"].dtype
     dtype('float32')
     """
-    raw = _read_raw(path)
+    raw, _ = _read_raw(path)
+    _refuse_ambiguous(path, raw)
     out = {}
     for key, value in raw.items():
         if ".__" not in key:
@@ -165,6 +205,47 @@ def load(path, dense=False):
     return out
 
 
+def _refuse_ambiguous(path, raw):
+    """CheckpointError naming the tensors when entries would be lost on load."""
+    formats = {}
+    for key in raw:
+        if ".__" in key:
+            name, part = key.rsplit(".__", 1)
+            if part != "dense_shape":
+                formats.setdefault(name, set()).add(part.split("_", 1)[0])
+    problems = []
+    for name, found in formats.items():
+        if name in raw:
+            problems.append("%r is stored both dense and as sparse parts" % name)
+        if len(found) > 1:
+            problems.append("%r has parts of %s" % (name, " and ".join(sorted(found))))
+    for key in raw:
+        if key.endswith(".__dense_shape") and key[:-len(".__dense_shape")] not in formats:
+            problems.append("%r has no sparse parts" % key)
+    if problems:
+        raise CheckpointError("%s is ambiguous, refusing to drop tensors: %s"
+                              % (path, "; ".join(problems)))
+
+
+def metadata(path):
+    """The string metadata of a checkpoint's header (``{}`` for ``.npz``).
+
+    The keys a safetensors file carries (``{"format": "pt"}`` for one that
+    transformers wrote) are what :func:`save` should be given back, so that
+    a pruned file keeps them; the order key wavesparse adds is left out.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from wavesparse import io
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
+    >>> io.save(path, {"w": np.ones(2)})
+    >>> io.metadata(path)
+    {}
+    """
+    return _read_raw(path)[1]
+
+
 def to_dense(value, original_shape=None):
     """A loaded entry as an ndarray of its original shape.
 
@@ -183,20 +264,41 @@ def to_dense(value, original_shape=None):
     if shape is None:
         return array
     shape = tuple(int(s) for s in shape)
-    rows = shape[0] if len(shape) > 1 else 1
     size = int(np.prod(shape))
+    if size == 0:
+        return np.zeros(shape, array.dtype)
+    rows = shape[0] if len(shape) > 1 else 1
     return array[:rows, :size // rows].reshape(shape)
 
 
-def _entries(tensors):
+#: What a safetensors file can hold, of numpy's dtypes.
+_SAFETENSORS_KINDS = "biuf"
+
+
+def _entries(tensors, kind):
     """The flat name -> ndarray mapping that goes into the file."""
+    if not isinstance(tensors, dict):
+        raise TypeError("tensors must be a dict of str -> array, got %s"
+                        % type(tensors).__name__)
     flat = {}
     for name, value in tensors.items():
+        if not isinstance(name, str):
+            raise TypeError("tensor names must be str, got %r (%s)"
+                            % (name, type(name).__name__))
         if ".__" in name:
             raise ValueError("tensor name %r must not contain '.__' (reserved "
                              "for sparse parts)" % name)
         if not sp.issparse(value):
-            flat[name] = np.ascontiguousarray(value)
+            array = np.asarray(value, order="C")  # 0-d stays 0-d
+            if array.dtype.hasobject:
+                raise CheckpointError("tensor %r holds Python objects, which a checkpoint "
+                                      "cannot store" % name)
+            if kind == ".safetensors" and (array.dtype.kind not in _SAFETENSORS_KINDS
+                                           or array.dtype.fields is not None):
+                raise CheckpointError("tensor %r holds %s, which safetensors cannot store "
+                                      "(numbers and bools only): write .npz, or leave it out"
+                                      % (name, array.dtype))
+            flat[name] = array
             continue
         fmt = value.format
         if fmt not in ("csr", "bsr"):
@@ -216,7 +318,9 @@ def save(path, tensors, metadata=None):
     """Write tensors (ndarrays and scipy CSR/BSR arrays) to a checkpoint.
 
     The file is written to a temporary name in the same folder and renamed
-    over ``path`` only when complete.
+    over ``path`` only when complete; stale temporary files of killed
+    wavesparse processes in that folder are removed first
+    (:mod:`wavesparse._files`).
 
     Parameters
     ----------
@@ -226,7 +330,18 @@ def save(path, tensors, metadata=None):
         Name -> ndarray or scipy CSR/BSR array (with an optional
         ``original_shape`` attribute for tensors that were not matrices).
     metadata : dict of str to str, optional
-        Stored in the safetensors header (ignored for ``.npz``).
+        Stored in the safetensors header (ignored for ``.npz``); pass
+        :func:`metadata` of the file a model came from to keep its keys.
+
+    Raises
+    ------
+    CheckpointError
+        Without the safetensors package for a ``.safetensors`` path, for a
+        tensor the format cannot hold (strings, structured or object
+        arrays), or when the writer fails; nothing is left at ``path``.
+    OSError
+        When the folder cannot be written (missing, full disk), naming
+        ``path``.
 
     Examples
     --------
@@ -238,24 +353,23 @@ def save(path, tensors, metadata=None):
     ['m.npz']
     """
     kind = _kind(path)
-    flat = _entries(tensors)
+    if kind == ".safetensors":
+        save_file = _safetensors(path, "writing").numpy.save_file
+    flat = _entries(tensors, kind)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path),
-                               suffix=".part" + kind, dir=folder)
-    os.close(fd)
-    try:
-        if kind == ".npz":
-            np.savez(tmp, **flat)
-        else:
-            from safetensors.numpy import save_file
-            header = dict(metadata or {})
-            header[_ORDER_KEY] = json.dumps(list(flat))
-            save_file(flat, tmp, metadata=header)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    if os.path.isdir(folder):
+        _files.remove_stale(folder)
+    with _files.replacing(path) as tmp:
+        try:
+            if kind == ".npz":
+                np.savez(tmp, **flat)
+            else:
+                header = dict(metadata or {})
+                header[_ORDER_KEY] = json.dumps(list(flat))
+                save_file(flat, tmp, metadata=header)
+        except (OSError, CheckpointError):
+            raise
+        except Exception as exc:  # the writer's own errors (SafetensorError)
+            raise CheckpointError("cannot write %s: %s" % (path, str(exc).splitlines()[0]
+                                                          if str(exc) else type(exc).__name__)
+                                  ) from None
