@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from wavesparse import io
 
-__all__ = ["tensor_row", "output_error", "totals", "format_table"]
+__all__ = ["tensor_row", "output_error", "totals", "format_table", "count", "size_change"]
 
 
 def stored_bytes(value):
@@ -96,6 +96,36 @@ def totals(rows):
             "compression": dense / stored if stored else float("inf")}
 
 
+def count(n, noun):
+    """``"1 tensor"``, ``"2 tensors"``.
+
+    Examples
+    --------
+    >>> from wavesparse.report import count
+    >>> count(1, "tensor"), count(0, "tensor")
+    ('1 tensor', '0 tensors')
+    """
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
+
+
+def size_change(compression):
+    """Dense over stored bytes as words: ``"2.00x smaller"``, ``"1.25x larger"``.
+
+    Examples
+    --------
+    >>> from wavesparse.report import size_change
+    >>> size_change(2.0), size_change(0.8), size_change(1.0)
+    ('2.00x smaller', '1.25x larger', 'same size')
+    """
+    if compression == float("inf"):
+        return "nothing stored"
+    if round(compression, 2) == 1.0 and round(1 / compression, 2) == 1.0:
+        return "same size"
+    if compression > 1:
+        return "%.2fx smaller" % compression
+    return "%.2fx larger" % (1 / compression)
+
+
 def human_bytes(n):
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -128,12 +158,12 @@ def format_table(rows, summary):
             cells.append("%.4f" % r["output_error"] if "output_error" in r else "-")
         cells.append(r["note"])
         body.append(cells)
-    foot = ["TOTAL (%d tensors)" % summary["tensors"], "", "", "",
+    foot = ["TOTAL (%s)" % count(summary["tensors"], "tensor"), "", "", "",
             "%6.2f%%" % (100 * summary["sparsity"]), human_bytes(summary["dense_bytes"]),
             human_bytes(summary["stored_bytes"])]
     if with_error:
         foot.append("")
-    foot.append("%.2fx smaller" % summary["compression"])
+    foot.append(size_change(summary["compression"]))
     widths = [max(len(h), *(len(c[i]) for c in body + [foot])) for i, h in enumerate(headers)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     rule = "  ".join("-" * w for w in widths)
