@@ -227,3 +227,14 @@ def test_bsr_reasonable_padding_still_allowed(backend):
     assert A.shape == (16, 16)
     B = formats.to_bsr(np.ones((100, 50)), 64, pad=True, backend=backend)  # 100x50 -> 128x64
     np.testing.assert_array_equal(B.toarray(), np.pad(np.ones((100, 50)), ((0, 28), (0, 14))))
+
+
+def test_type_errors_name_the_users_argument():
+    """Issue 14, item 16: the ecosystem's convention, the user's names."""
+    with pytest.raises(TypeError, match=r"dense must be a dense .* got a scipy.sparse csr_array"):
+        formats.to_csr(sp.csr_array(np.eye(2)))
+    with pytest.raises(ValueError, match="t must have at least 1 dimension, got a 0-d array"):
+        formats.analyze_sparsity(np.float32(3))
+    from wavesparse import SparseLinear
+    with pytest.raises(TypeError, match="weight must be a scipy.sparse CSR or BSR .* got COO"):
+        SparseLinear(sp.coo_array(np.eye(2)))

@@ -248,7 +248,10 @@ def analyze_sparsity(t, blocksize=16):
         matrix = t.toarray() if t.ndim == 2 else t.toarray().reshape(1, -1)
         matrix = check.float_array(matrix, "t")
     else:
-        matrix = check.matrix_view(check.float_array(t, "t"))
+        matrix = check.float_array(t, "t")
+        if matrix.ndim == 0:
+            raise ValueError("t must have at least 1 dimension, got a 0-d array")
+        matrix = check.matrix_view(matrix)
     r, c = block_shape(blocksize)
     rows, cols = matrix.shape
     total = matrix.size

@@ -166,6 +166,9 @@ class DeviceArray:
         return pruned
 
     def _matrix_shape(self):
+        if len(self.shape) == 0:
+            raise ValueError("a 0-d DeviceArray cannot be packed as a matrix: upload an "
+                             "array of rank 1 or more")
         if len(self.shape) == 1:
             return (1, self.shape[0])
         return (self.shape[0], self.size // self.shape[0])
@@ -231,6 +234,10 @@ class DeviceArray:
         array([[1., 2.]], dtype=float32)
         """
         from wavesparse.layers import SparseLinear
+        if not isinstance(format, str):
+            raise TypeError("format must be 'csr' or 'bsr', got %r" % (format,))
+        if format not in ("csr", "bsr"):
+            raise ValueError("format must be 'csr' or 'bsr', got %r" % (format,))
         packed = self.to_csr() if format == "csr" else self.to_bsr(blocksize)
         return SparseLinear(packed, backend="opencl")
 
