@@ -14,7 +14,10 @@ Examples
 --------
 >>> import numpy as np
 >>> from wavesparse._interop import as_numpy
->>> array, back = as_numpy([1.0, 2.0], "w")
+>>> class Wrapped:  # any object with __array__
+...     def __array__(self, dtype=None, copy=None):
+...         return np.array([1.0, 2.0])
+>>> array, back = as_numpy(Wrapped(), "w")
 >>> back(array * 2)
 array([2., 4.])
 """
