@@ -298,3 +298,24 @@ def test_a_reader_that_stops_early_is_no_error(model, tmp_path):
         status = child.wait(timeout=300)
     assert (status, (tmp_path / "err.txt").read_text()) == (0, "")
     assert json.loads(report.read_text())["totals"]["tensors"] == 3
+
+
+# ------------------------------------------------------------------ item 25
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+def test_prune_holds_under_three_copies_of_a_tensor(tmp_path, layout):
+    """A 256 MiB tensor peaked at 2.1 GiB (float64 copies in the report).
+    numpy's allocations, traced: under 3x the tensor now (the resident peak
+    is measured by benchmarks/bench_prune_memory.py)."""
+    import tracemalloc
+    w = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
+    path = tmp_path / "big.safetensors"
+    io.save(path, {"w": w})
+    tracemalloc.start()
+    try:
+        status, _ = call("prune", path, "-o", tmp_path / "o.safetensors", "--layout", layout)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert status == 0
+    assert peak < 3 * w.nbytes, "peak %.2fx the tensor" % (peak / w.nbytes)

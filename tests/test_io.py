@@ -1,5 +1,6 @@
 """Checkpoint files: round trips, sparse layouts, atomic writes, bad files."""
 
+import json
 import os
 import re
 
@@ -261,3 +262,73 @@ def test_save_names_a_bad_key(tmp_path):
         io.save(tmp_path / "x.npz", {3: np.ones(1)})
     with pytest.raises(TypeError, match="tensors must be a dict"):
         io.save(tmp_path / "x.npz", [np.ones(1)])
+
+
+def test_safetensors_reader_agrees_with_the_package(tmp_path):
+    """The reader that keeps one copy in memory (item 25) gives what
+    safetensors' own reader gives, for every dtype numpy holds."""
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+    rng = np.random.default_rng(0)
+    tensors = {"f32": rng.standard_normal((3, 4)).astype(np.float32),
+               "f64": rng.standard_normal(5), "f16": np.float16([1.5, -2]),
+               "i8": np.int8([-1, 2]), "u8": np.uint8([1, 255]), "i16": np.int16([3]),
+               "u16": np.uint16([4]), "i32": np.int32([[5]]), "u32": np.uint32([6]),
+               "i64": np.arange(3), "u64": np.uint64([7]), "b": np.array([True, False]),
+               "scalar": np.array(2.5), "empty": np.zeros((0, 3), np.float32)}
+    path = tmp_path / "all.safetensors"
+    save_file(tensors, str(path), metadata={"format": "pt"})
+    back = io.load(path)
+    with safe_open(str(path), framework="np") as f:
+        for name in f.keys():
+            expected = f.get_tensor(name)
+            assert back[name].dtype == expected.dtype and back[name].shape == expected.shape
+            np.testing.assert_array_equal(back[name], expected)
+    assert io.metadata(path) == {"format": "pt"}
+
+
+def _header_file(path, header, data=b""):
+    text = json.dumps(header).encode()
+    path.write_bytes(len(text).to_bytes(8, "little") + text + data)
+    return path
+
+
+@pytest.mark.parametrize("header, data, match", [
+    ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4, "do not hold"),
+    ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4, "do not hold"),
+    ({"w": {"dtype": "BF16", "shape": [1], "data_offsets": [0, 2]}}, b"\0" * 2, "BF16"),
+    ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, "non-negative"),
+    ({"a": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}}, b"\0" * 2, "gap or overlap"),
+    ({"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]},
+      "b": {"dtype": "U8", "shape": [2], "data_offsets": [1, 3]}}, b"\0" * 3, "gap or overlap"),
+    ({"a": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}}, b"\0" * 3, "2 bytes follow"),
+    ({"__metadata__": {"k": 1}}, b"", "__metadata__ must map str to str"),
+    ([1, 2], b"", "not a JSON object"),
+])
+def test_malformed_safetensors_are_refused(tmp_path, header, data, match):
+    from safetensors import safe_open
+    path = _header_file(tmp_path / "bad.safetensors", header, data)
+    with pytest.raises(io.CheckpointError, match=match):
+        io.load(path)
+    if "BF16" not in match:
+        with pytest.raises(Exception):  # the package refuses them too
+            with safe_open(str(path), framework="np") as f:
+                [f.get_tensor(k) for k in f.keys()]
+
+
+def test_duplicate_names_in_a_safetensors_header(tmp_path):
+    entry = '{"dtype": "U8", "shape": [1], "data_offsets": [0, 1]}'
+    text = ('{"w": %s, "w": %s}' % (entry, entry)).encode()
+    path = tmp_path / "dup.safetensors"
+    path.write_bytes(len(text).to_bytes(8, "little") + text + b"\0")
+    with pytest.raises(io.CheckpointError, match="names tensor 'w' twice"):
+        io.load(path)
+
+
+def test_header_length_past_the_file(tmp_path):
+    path = tmp_path / "h.safetensors"
+    path.write_bytes((10 ** 12).to_bytes(8, "little") + b"{}")
+    with pytest.raises(io.CheckpointError, match="past the file"):
+        io.load(path)
+    with pytest.raises(io.CheckpointError, match="past the file"):
+        io.metadata(path)

@@ -236,13 +236,22 @@ def _prune(args, out):
     pruner.progress = _progress
     result, _ = pruner.prune_model(tensors)  # the same include/exclude rule as _choose
     pruned = {n: result[n] for n in chosen}
+    del result
     block = args.block or getattr(pruner, "block", (16, 16))
     written = {}
     rows = []
-    for name, value in tensors.items():
+    n_tensors = len(tensors)
+    # Tensor by tensor, the input and the dense result are let go as soon as
+    # the report has them and the packed copy is made: memory only falls.
+    for name in list(tensors):
+        value = tensors.pop(name)
         if name in pruned:
-            written[name] = _pack(name, pruned[name], args.layout, block)
-            rows.append(report.tensor_row(name, written[name], original=value))
+            dense = pruned.pop(name)
+            error = report.output_error(value, dense)
+            del value
+            written[name] = _pack(name, dense, args.layout, block)
+            del dense
+            rows.append(dict(report.tensor_row(name, written[name]), output_error=error))
         else:
             written[name] = value
             rows.append(report.tensor_row(name, value, note=left.get(name, "")))
@@ -252,10 +261,10 @@ def _prune(args, out):
                      "wavesparse.sparsity": str(args.sparsity)})
     io.save(args.output, written, metadata=metadata)
     summary = report.totals(rows)
-    pruned_rows = [r for r in rows if r["name"] in pruned]
+    pruned_rows = [r for r in rows if r["name"] in set(chosen)]
     target = report.totals(pruned_rows)
     print("Pruned %d of %s of %s: %s, target %.1f%%, layout %s%s (%.1f s)"
-          % (len(chosen), report.count(len(tensors), "tensor"), args.input, _method_label(args),
+          % (len(chosen), report.count(n_tensors, "tensor"), args.input, _method_label(args),
              100 * args.sparsity, args.layout,
              " %dx%d" % block if args.layout == "bsr" else "",
              time.perf_counter() - start), file=out)

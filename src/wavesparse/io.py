@@ -18,6 +18,10 @@ any safetensors or numpy reader can open the file:
 =============================  ==========================================
 
 A tensor of rank >= 3 is packed as the matrix ``(shape[0], rest)``.
+safetensors files are read here, each tensor straight from the file into its
+own array (the format's rules are checked: known dtypes, sizes that match
+the shapes, no gaps or overlaps), so reading needs no package and holds one
+copy of the data; writing uses the ``safetensors`` package (extra ``io``).
 :func:`load` gives scipy arrays back for the sparse entries (``dense=True``
 gives every tensor as the original ndarray).  Files are written to a
 temporary name in the target folder and renamed, so a failed or interrupted
@@ -90,13 +94,92 @@ def _safetensors(path, doing):
     return safetensors
 
 
-def _header_order(path):
-    """Tensor names of a safetensors file in the order their data lie in it."""
+#: safetensors dtype names -> the little-endian numpy dtypes they are.
+_SAFETENSORS_DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2",
+                       "F16": "<f2", "U32": "<u4", "I32": "<i4", "F32": "<f4", "U64": "<u8",
+                       "I64": "<i8", "F64": "<f8"}
+_MAX_HEADER = 100 << 20
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError("the header names tensor %r twice" % key)
+        seen[key] = value
+    return seen
+
+
+def _safetensors_header(f, size):
+    """``(entries, metadata, data start)`` of an open safetensors file.
+
+    ``entries`` are ``(begin, end, name, dtype, shape)`` in the order their
+    data lie in the file, checked against the format's rules: known dtypes,
+    sizes that match the shapes, data that covers the buffer without gaps or
+    overlaps.  Raises ValueError saying what is wrong.
+    """
+    head = f.read(8)
+    if len(head) < 8:
+        raise ValueError("shorter than the 8-byte header length")
+    n, = struct.unpack("<Q", head)
+    if n > min(size - 8, _MAX_HEADER):
+        raise ValueError("header length %d is past the file's %d bytes" % (n, size))
+    header = json.loads(f.read(n).decode("utf-8"), object_pairs_hook=_unique_keys)
+    if not isinstance(header, dict):
+        raise ValueError("the header is not a JSON object")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                             for k, v in meta.items()):
+        raise ValueError("__metadata__ must map str to str")
+    buffer = size - 8 - n
+    entries = []
+    for name, info in header.items():
+        try:
+            dtype = np.dtype(_SAFETENSORS_DTYPES[info["dtype"]])
+            shape = tuple(info["shape"])
+            begin, end = info["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("tensor %r: dtype %r is not one numpy holds, or its entry "
+                             "is malformed" % (name, info.get("dtype") if isinstance(
+                                 info, dict) else info)) from None
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                   for d in shape + (begin, end)):
+            raise ValueError("tensor %r: shape and offsets must be non-negative integers"
+                             % name)
+        if not begin <= end <= buffer or end - begin != int(np.prod(shape)) * dtype.itemsize:
+            raise ValueError("tensor %r: offsets %s do not hold %s %s within %d bytes"
+                             % (name, [begin, end], info["dtype"], list(shape), buffer))
+        entries.append((begin, end, name, dtype, shape))
+    entries.sort(key=lambda e: (e[0], e[1]))
+    position = 0
+    for begin, end, name, _, _ in entries:
+        if begin != position:
+            raise ValueError("tensor %r starts at byte %d, expected %d (gap or overlap)"
+                             % (name, begin, position))
+        position = end
+    if position != buffer:
+        raise ValueError("%d bytes follow the last tensor" % (buffer - position))
+    return entries, meta, 8 + n
+
+
+def _read_safetensors(path):
+    """``({name: array}, metadata)``: each tensor read straight into its own
+    numpy array (one copy of the data in memory, no package needed)."""
+    size = os.path.getsize(path)
     with open(path, "rb") as f:
-        size, = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
-    header.pop("__metadata__", None)
-    return sorted(header, key=lambda name: header[name]["data_offsets"][0])
+        entries, meta, start = _safetensors_header(f, size)
+        tensors = {}
+        for begin, end, name, dtype, shape in entries:
+            array = np.empty(shape, dtype)
+            f.seek(start + begin)
+            if f.readinto(array.reshape(-1).view(np.uint8)) != end - begin:
+                raise ValueError("tensor %r is truncated" % name)
+            tensors[name] = array
+    meta = dict(meta)
+    order = json.loads(meta.pop(_ORDER_KEY, "[]"))
+    if sorted(order) == sorted(tensors):
+        tensors = {name: tensors[name] for name in order}  # the order save() was given
+    return tensors, meta
 
 
 def _npz_members(f, path):
@@ -120,16 +203,7 @@ def _read_raw(path):
             # Our handle, closed even when the zip proves broken.
             with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as f:
                 return {k: f[k] for k in _npz_members(f, path)}, {}
-        safe_open = _safetensors(path, "reading").safe_open
-        with safe_open(str(path), framework="np") as f:
-            names = list(f.keys())
-            header = dict(f.metadata() or {})
-            order = json.loads(header.pop(_ORDER_KEY, "[]"))
-            if sorted(order) == sorted(names):
-                names = order  # the order save() was given
-            else:
-                names = _header_order(path)  # the file's own order
-            return {name: f.get_tensor(name) for name in names}, header
+        return _read_safetensors(path)
     except CheckpointError:
         raise
     except Exception as exc:  # every reader error: truncated, not the format
@@ -243,7 +317,18 @@ def metadata(path):
     >>> io.metadata(path)
     {}
     """
-    return _read_raw(path)[1]
+    kind = _kind(path)
+    if not os.path.isfile(path):
+        raise CheckpointError("cannot read %s: file not found" % path)
+    if kind == ".npz":
+        return {}
+    try:
+        with open(path, "rb") as f:
+            meta = dict(_safetensors_header(f, os.path.getsize(path))[1])
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError("cannot read %s as .safetensors: %s" % (path, exc)) from None
+    meta.pop(_ORDER_KEY, None)
+    return meta
 
 
 def to_dense(value, original_shape=None):

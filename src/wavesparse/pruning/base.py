@@ -360,10 +360,16 @@ class Pruner:
         return record
 
 
-def _largest_pruned(w, kept):
-    """The largest magnitude the mask pruned (0.0 when it pruned nothing)."""
-    pruned = np.abs(np.asarray(w))[~kept]
-    return float(pruned.max()) if pruned.size else 0.0
+def _largest_pruned(w, kept, block=1 << 20):
+    """The largest magnitude the mask pruned (0.0 when it pruned nothing),
+    found block by block so that no full-size temporary is made."""
+    flat_w, flat_kept = np.asarray(w).reshape(-1), np.asarray(kept).reshape(-1)
+    largest = 0.0
+    for start in range(0, flat_w.size, block):
+        magnitudes = np.abs(flat_w[start:start + block])[~flat_kept[start:start + block]]
+        if magnitudes.size:
+            largest = max(largest, float(magnitudes.max()))
+    return largest
 
 
 def _ratios(total, kept, dense, csr):
