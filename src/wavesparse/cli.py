@@ -576,13 +576,19 @@ def build_parser():
                    help="print the gradual schedule that reaches --sparsity")
     p.add_argument("--steps", type=_steps, default=(0, 1000, 100), metavar="B:E:F",
                    help="schedule steps begin:end:frequency (default 0:1000:100)")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-': stdout)")
-    p.add_argument("--force", action="store_true", help="allow writing over the input file")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the report as JSON ('-': the JSON alone on stdout, the "
+                        "table on stderr); never over the output, over the input only with "
+                        "--force")
+    p.add_argument("--force", action="store_true",
+                   help="allow writing the output or the JSON report over the input file")
     p.set_defaults(run=_prune)
 
     p = sub.add_parser("inspect", help="report the tensors of a checkpoint, dense or sparse")
     p.add_argument("file")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-': stdout)")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the report as JSON ('-': the JSON alone on stdout, the "
+                        "table on stderr); never over FILE")
     p.add_argument("--plot", metavar="PNG", help="draw per-tensor sparsity and the pattern of "
                                                 "the largest tensor (needs matplotlib)")
     p.set_defaults(run=_inspect)
