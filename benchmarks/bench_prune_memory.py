@@ -5,8 +5,9 @@ python benchmarks/bench_prune_memory.py [--mib 256] [--layout dense] [--suffix .
 Each run is a fresh process started from this small one (which imports no
 numpy); its peak resident memory comes from ``wait4``.  The peak of the same
 command on a 4 KiB checkpoint (interpreter, numpy, scipy, wavesparse) is
-subtracted, and what is left is divided by the tensor's bytes.  The peer is the plain numpy way, in the same conditions:
-load, ``np.partition`` of ``|w|`` for the threshold, ``np.where``, save.
+subtracted, and what is left is divided by the tensor's bytes.  The peer is
+the plain numpy way, in the same conditions: load, ``np.partition`` of
+``|w|`` for the threshold, ``np.where``, save.
 """
 
 import argparse
@@ -69,8 +70,9 @@ def main():
            "--layout", args.layout]
     base = peak_mib(cli + [small, "-o", os.path.join(folder, "o" + args.suffix)])
     ours = peak_mib(cli + [big, "-o", os.path.join(folder, "o" + args.suffix)])
-    peer_base = peak_mib([sys.executable, "-c", PEER, small, os.path.join(folder, "p" + args.suffix)])
-    peer = peak_mib([sys.executable, "-c", PEER, big, os.path.join(folder, "p" + args.suffix)])
+    peer_out = os.path.join(folder, "p" + args.suffix)
+    peer_base = peak_mib([sys.executable, "-c", PEER, small, peer_out])
+    peer = peak_mib([sys.executable, "-c", PEER, big, peer_out])
     print("Peak memory of pruning one %.0f MiB float32 tensor (%dx4096) to 50%%, %s -> %s"
           % (tensor_mib, rows, args.suffix, args.layout))
     print("%-34s %10s %10s %14s" % ("command", "peak MiB", "base MiB", "x the tensor"))
