@@ -137,3 +137,16 @@ def test_weight_is_read_only():
     layer = SparseLinear(sp.csr_array(np.eye(2, dtype=np.float32)))
     with pytest.raises(AttributeError):
         layer.weight = sp.csr_array(np.eye(3, dtype=np.float32))
+
+
+def test_original_shape_of_a_packed_conv_weight_is_not_the_layers():
+    """A conv weight packed as (out, rest) keeps its 4-D original shape; the
+    layer is the matrix."""
+    A = sp.csr_array(np.eye(4, 18, dtype=np.float32))
+    A.original_shape = (4, 2, 3, 3)
+    layer = SparseLinear(A, backend="cpu")
+    assert layer.shape == (4, 18)
+    B = sp.csr_array(np.eye(4, dtype=np.float32))
+    B.original_shape = (5, 4)
+    with pytest.raises(ValueError, match=r"original_shape \(5, 4\) is larger than the weight"):
+        SparseLinear(B)

@@ -11,16 +11,17 @@ __all__ = ["SparseLinear", "create_sparse_layer"]
 
 
 def _logical_shape(weight):
-    """The layer's (out, in): ``weight.original_shape`` when it is a 2-D shape
-    the (padded) weight covers, else the weight's own shape."""
+    """The layer's (out, in): a 2-D ``weight.original_shape`` (the shape a
+    padded BSR weight stands for), else the weight's own shape (a conv weight
+    packed as the matrix (out, rest) has a 4-D original shape)."""
     shape = tuple(weight.shape)
     original = getattr(weight, "original_shape", None)
-    if original is None or tuple(original) == shape:
+    if original is None or len(original) != 2:
         return shape
     original = tuple(int(s) for s in original)
-    if len(original) != 2 or not all(0 <= o <= s for o, s in zip(original, shape)):
-        raise ValueError("weight.original_shape must be the 2-D shape the weight %s pads, "
-                         "got %s" % (shape, original))
+    if not all(0 <= o <= s for o, s in zip(original, shape)):
+        raise ValueError("weight.original_shape %s is larger than the weight %s"
+                         % (original, shape))
     return original
 
 
