@@ -206,3 +206,35 @@ def test_analyze_sparsity_sparse_and_nd_input():
     sparse_report = formats.analyze_sparsity(sp.csr_array(flat))
     assert sparse_report["nonzero"] == dense_report["nonzero"]
     assert sparse_report["csr_bytes"] == dense_report["csr_bytes"]
+
+
+@pytest.mark.parametrize("block", [10 ** 9, (1, 2 ** 30), (2 ** 15, 2 ** 15), (2048, 2048)])
+def test_bsr_absurd_padding_refused_alike_on_every_backend(backend, block):
+    """The CPU used to return an empty BSR where OpenCL tried a 3.47 EiB padded
+    copy: both refuse now, with the same message (issue 14, item 2)."""
+    with pytest.raises(ValueError, match="blocksize") as refused:
+        formats.to_bsr(np.zeros((2, 2)), block, pad=True, backend=backend)
+    with pytest.raises(ValueError) as on_cpu:
+        formats.to_bsr(np.zeros((2, 2)), block, pad=True, backend="cpu")
+    assert str(refused.value) == str(on_cpu.value)
+
+
+def test_bsr_reasonable_padding_still_allowed(backend):
+    """Padding up to the matrix's own size, or 2**20 zeros, stays allowed."""
+    w = np.arange(1.0, 5.0).reshape(1, 4)
+    A = formats.to_bsr(w, 16, pad=True, backend=backend)  # 1x4 -> 16x16
+    np.testing.assert_array_equal(A.toarray()[:1, :4], w)
+    assert A.shape == (16, 16)
+    B = formats.to_bsr(np.ones((100, 50)), 64, pad=True, backend=backend)  # 100x50 -> 128x64
+    np.testing.assert_array_equal(B.toarray(), np.pad(np.ones((100, 50)), ((0, 28), (0, 14))))
+
+
+def test_type_errors_name_the_users_argument():
+    """Issue 14, item 16: the ecosystem's convention, the user's names."""
+    with pytest.raises(TypeError, match=r"dense must be a dense .* got a scipy.sparse csr_array"):
+        formats.to_csr(sp.csr_array(np.eye(2)))
+    with pytest.raises(ValueError, match="t must have at least 1 dimension, got a 0-d array"):
+        formats.analyze_sparsity(np.float32(3))
+    from wavesparse import SparseLinear
+    with pytest.raises(TypeError, match="weight must be a scipy.sparse CSR or BSR .* got COO"):
+        SparseLinear(sp.coo_array(np.eye(2)))

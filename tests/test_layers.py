@@ -90,3 +90,63 @@ def test_factory_validation():
         create_sparse_layer(np.ones(4))
     with pytest.raises(ValueError, match="bias must have 4 entries"):
         create_sparse_layer(np.ones((4, 4)), bias=np.ones(3))
+
+
+def test_padded_bsr_layer_keeps_the_logical_shape():
+    """A 100x50 weight with 16x16 blocks is padded inside, not outside (item 21)."""
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((100, 50)).astype(np.float32)
+    b = rng.standard_normal(100).astype(np.float32)
+    layer = create_sparse_layer(w, sparsity=0.5, format="bsr", block_size=16, bias=b,
+                                backend="cpu")
+    assert (layer.out_features, layer.in_features, layer.shape) == (100, 50, (100, 50))
+    kept = layer.weight.toarray()[:100, :50]
+    assert np.all((kept == 0) | (kept == w))  # the weight's own values, or pruned
+    x = rng.standard_normal((7, 50)).astype(np.float32)
+    np.testing.assert_allclose(layer(x), x.astype(np.float64) @ kept.T + b, rtol=1e-5, atol=1e-5)
+    X = rng.standard_normal((50, 3)).astype(np.float32)
+    np.testing.assert_allclose(layer @ X, kept.astype(np.float64) @ X, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer @ X[:, 0], kept.astype(np.float64) @ X[:, 0],
+                               rtol=1e-5, atol=1e-5)
+    assert repr(layer).startswith("SparseLinear(50 -> 100, BSR")
+    with pytest.raises(ValueError, match=r"x must have shape \(\.\.\., 50\)"):
+        layer(np.ones((2, 64), np.float32))
+
+
+def test_padded_bsr_layer_on_opencl(cl_session):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((40, 20)).astype(np.float32)
+    layer = create_sparse_layer(w, sparsity=0.5, format="bsr", block_size=16,
+                                backend="opencl")
+    kept = layer.weight.toarray()[:40, :20]
+    x = rng.standard_normal((5, 20)).astype(np.float32)
+    np.testing.assert_allclose(layer(x), x.astype(np.float64) @ kept.T, rtol=1e-5, atol=1e-5)
+
+
+def test_layer_converts_x_like_spmm():
+    """layer @ X and layer(x) follow spmm's rule: A's dtype (item 16)."""
+    w = np.float32([[1, 2], [3, 4]])
+    layer = SparseLinear(sp.csr_array(w), backend="cpu")
+    X = np.array([[0.5], [0.25]])  # float64
+    assert (layer @ X).dtype == np.float32
+    np.testing.assert_allclose(layer @ X, w @ X.astype(np.float32))
+    assert layer(X.T).dtype == np.float32
+
+
+def test_weight_is_read_only():
+    layer = SparseLinear(sp.csr_array(np.eye(2, dtype=np.float32)))
+    with pytest.raises(AttributeError):
+        layer.weight = sp.csr_array(np.eye(3, dtype=np.float32))
+
+
+def test_original_shape_of_a_packed_conv_weight_is_not_the_layers():
+    """A conv weight packed as (out, rest) keeps its 4-D original shape; the
+    layer is the matrix."""
+    A = sp.csr_array(np.eye(4, 18, dtype=np.float32))
+    A.original_shape = (4, 2, 3, 3)
+    layer = SparseLinear(A, backend="cpu")
+    assert layer.shape == (4, 18)
+    B = sp.csr_array(np.eye(4, dtype=np.float32))
+    B.original_shape = (5, 4)
+    with pytest.raises(ValueError, match=r"original_shape \(5, 4\) is larger than the weight"):
+        SparseLinear(B)

@@ -219,3 +219,45 @@ def test_wavesparse_device_picks_by_name_and_index(monkeypatch, cl_session):
     assert not ok and "WAVESPARSE_DEVICE=99" in reason
     monkeypatch.setenv("WAVESPARSE_DEVICE", "no-such-device-name")
     assert "matches no device" in opencl.available()[1]
+
+
+def test_program_cache_is_a_bounded_lru(cl_session):
+    """100 block shapes used to keep 100 programs: the cache is bounded and
+    drops the least recently used one first (issue 14, item 3)."""
+    previous = opencl.set_program_cache_size(3)
+    try:
+        tag = "-DREAL=float -DWS_LRU_TEST=%d" % os.getpid()
+        options = ["%s -DWS_LRU_%d" % (tag, i) for i in range(5)]
+        first = [opencl.get_program(cl_session, "mask.cl", o) for o in options[:3]]
+        assert opencl.cache_stats()["programs"] == 3
+        assert opencl.get_program(cl_session, "mask.cl", options[0]) is first[0]  # now most recent
+        opencl.get_program(cl_session, "mask.cl", options[3])  # evicts options[1]
+        stats = opencl.cache_stats()
+        assert (stats["programs"], stats["capacity"]) == (3, 3)
+        builds = stats["builds"]
+        assert opencl.get_program(cl_session, "mask.cl", options[0]) is first[0]
+        assert opencl.get_program(cl_session, "mask.cl", options[2]) is first[2]
+        assert opencl.cache_stats()["builds"] == builds  # both were kept
+        assert opencl.get_program(cl_session, "mask.cl", options[1]) is not first[1]
+        assert opencl.cache_stats()["builds"] == builds + 1  # it had been dropped
+        for o in options:
+            opencl.get_program(cl_session, "mask.cl", o)
+        assert opencl.cache_stats()["programs"] == 3
+    finally:
+        opencl.set_program_cache_size(previous)
+    with pytest.raises(ValueError, match="size must be at least 1"):
+        opencl.set_program_cache_size(0)
+    with pytest.raises(TypeError, match="size must be an integer"):
+        opencl.set_program_cache_size(2.5)
+
+
+def test_program_cache_bound_from_the_environment(tmp_path):
+    import subprocess
+    import sys
+    code = "from wavesparse import opencl; print(opencl.cache_stats()['capacity'])"
+    env = dict(os.environ, WAVESPARSE_PROGRAM_CACHE="5")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "5", out.stderr
+    env["WAVESPARSE_PROGRAM_CACHE"] = "zero"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert "WAVESPARSE_PROGRAM_CACHE must be a positive integer, got 'zero'" in out.stderr

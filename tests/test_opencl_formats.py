@@ -141,3 +141,16 @@ def test_injected_faults_leave_no_device_memory(cl_session, hooks, what, code, e
     gc.collect()
     after = hooks.live_objects()
     assert after["buffers"] == before["buffers"] and after["buffer_bytes"] == before["buffer_bytes"]
+
+
+def test_device_array_argument_errors(cl_session):
+    """0-d arrays were an IndexError; sparse_linear("coo") built a BSR (item 16)."""
+    scalar = opencl.DeviceArray(np.float32(3))
+    for pack in (scalar.to_csr, lambda: scalar.to_bsr(1)):
+        with pytest.raises(ValueError, match="0-d DeviceArray cannot be packed"):
+            pack()
+    d = opencl.DeviceArray(np.ones((4, 4), np.float32))
+    with pytest.raises(ValueError, match="format must be 'csr' or 'bsr', got 'coo'"):
+        d.sparse_linear("coo")
+    with pytest.raises(TypeError, match="format must be 'csr' or 'bsr', got 3"):
+        d.sparse_linear(3)

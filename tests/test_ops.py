@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from wavesparse import OpenCLUnavailable, ops
+from wavesparse import OpenCLUnavailable, formats, ops
 from _helpers import layouts
 
 
@@ -299,3 +299,19 @@ def test_kth_sample_guided_pass_and_its_fallbacks(dtype_):
     for case in (clustered, sorted_w, half_zero):
         for k in (n // 2 - 1, n // 2, (3 * n) // 4):
             assert ops.kth_magnitude(case, k) == oracle_kth([case], k)
+
+
+@pytest.mark.parametrize("t", [1.00000001, np.float64(1.00000001), np.float64(0.99999999),
+                               1e39, np.float64(1e39), np.int64(2 ** 40), np.float32(1.0)],
+                         ids=repr)
+def test_threshold_compares_as_numpy_does(backend, t):
+    """A float32 weight of 1.0 was kept at t = np.float64(1.00000001), which numpy
+    prunes: every threshold now keeps numpy's elements (issue 14, item 17)."""
+    w = np.float32([1.0, -1.0, 1.0000001, 0.5, 3e38, np.inf])
+    with np.errstate(over="ignore"):
+        expected = np.abs(w) >= t
+    pruned, mask = ops.apply_threshold(w, t, backend=backend)
+    np.testing.assert_array_equal(mask, expected)
+    np.testing.assert_array_equal(pruned, np.where(expected, w, 0))
+    A = formats.to_csr(w, threshold=t, backend=backend)
+    np.testing.assert_array_equal(A.toarray()[0] != 0, expected)

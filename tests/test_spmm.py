@@ -91,9 +91,87 @@ def test_errors_name_both_shapes():
     A = random_sparse((4, 5), 0.5, np.float32, 0)
     with pytest.raises(ValueError, match=r"A of shape \(4, 5\) cannot multiply X of shape \(6, 2\)"):
         ops.spmm(A, np.ones((6, 2), np.float32))
-    with pytest.raises(ValueError, match=r"dtype float32, shape \(4, 5\).*dtype float64, shape \(5, 2\)"):
-        ops.spmm(A, np.ones((5, 2)))
     with pytest.raises(TypeError, match="CSR or BSR"):
         ops.spmm(sp.coo_array(np.eye(3)), np.ones(3))
     with pytest.raises(TypeError, match="CSR or BSR"):
         ops.spmm(np.eye(3), np.ones(3))
+
+
+def test_other_float_dtype_of_x_is_converted_to_a_dtype(backend):
+    """One rule for every product: the result has A's dtype (issue 14, item 16)."""
+    A = random_sparse((4, 5), 0.5, np.float32, 0)
+    X = np.random.default_rng(1).standard_normal((5, 2))  # float64
+    Y = ops.spmm(A, X, backend=backend)
+    assert Y.dtype == np.float32
+    expected = A.toarray().astype(np.float64) @ X.astype(np.float32).astype(np.float64)
+    np.testing.assert_allclose(Y, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_nan_propagates_as_in_scipy(backend):
+    """Products pass NaN through, as scipy.sparse's @ does: only to the outputs
+    a stored value multiplies (item 16: the README says so now)."""
+    A = sp.csr_array(np.float32([[1, 0], [0, 2]]))
+    X = np.float32([[np.nan, 1], [1, 1]])
+    np.testing.assert_array_equal(ops.spmm(A, X, backend=backend), A @ X)
+
+
+def _malformed():
+    """Sparse arrays scipy builds without complaint whose structure is wrong."""
+    cases = {}
+    cases["column past the width (far)"] = sp.csr_array(
+        (np.float32([1]), np.int32([10 ** 7]), np.int32([0, 1])), shape=(1, 2))
+    cases["column past the width (near)"] = sp.csr_array(
+        (np.float32([1]), np.int32([7]), np.int32([0, 1])), shape=(1, 2))
+    cases["negative column"] = sp.csr_array(
+        (np.float32([1]), np.int32([-1]), np.int32([0, 1])), shape=(1, 2))
+    A = sp.csr_array(np.eye(3, dtype=np.float32))
+    A.indptr = np.int32([0, 2, 1, 3])
+    cases["decreasing indptr"] = A
+    A = sp.csr_array(np.eye(3, dtype=np.float32))
+    A.indptr = np.int32([0, 1, 2, 9])
+    cases["indptr past the entries"] = A
+    A = sp.csr_array(np.eye(3, dtype=np.float32))
+    A.indptr = np.int32([1, 1, 2, 3])
+    cases["indptr not starting at 0"] = A
+    A = sp.csr_array(np.eye(3, dtype=np.float32))
+    A.indptr = np.int32([0, 1, 3])
+    cases["indptr of the wrong length"] = A
+    B = formats.to_bsr(np.eye(4, dtype=np.float32), 2)
+    B.indices[1] = 10 ** 6  # a mutated block index
+    cases["block column past the width"] = B
+    B = formats.to_bsr(np.eye(4, dtype=np.float32), 2)
+    B.indptr = np.int32([0, 2, 1])
+    cases["decreasing block indptr"] = B
+    return cases
+
+
+@pytest.mark.parametrize("case", sorted(_malformed()))
+def test_malformed_structure_is_refused_before_any_kernel(backend, case):
+    """scipy's own full check flags each case; spmm must refuse them too, on
+    every backend, instead of reading out of bounds (issue 14, item 1)."""
+    A = _malformed()[case]
+    with pytest.raises(ValueError):
+        A.check_format(full_check=True)  # the independent oracle: scipy agrees
+    X = np.ones((A.shape[1], 3), np.float32)
+    with pytest.raises(ValueError, match=r"^A has"):
+        ops.spmm(A, X, backend=backend)
+
+
+def test_malformed_weight_is_refused_by_sparse_linear():
+    from wavesparse import SparseLinear
+    with pytest.raises(ValueError, match=r"^weight has a column index out of range"):
+        SparseLinear(_malformed()["column past the width (near)"])
+
+
+def test_sparse_linear_checks_its_weight_once(monkeypatch):
+    """The layer keeps the parts it checked: products do not check again."""
+    from wavesparse import SparseLinear, _dispatch
+    layer = SparseLinear(formats.to_csr(np.eye(3, dtype=np.float32)), backend="cpu")
+    calls = []
+    monkeypatch.setattr(_dispatch, "check_structure", lambda *a: calls.append(a))
+    x = np.float32([[1, 2, 3]])
+    for _ in range(3):
+        np.testing.assert_array_equal(layer(x), x)
+    assert calls == []
+    np.testing.assert_array_equal(ops.spmm(layer.weight, x.T, backend="cpu"), x.T)
+    assert len(calls) == 1

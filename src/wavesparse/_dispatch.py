@@ -104,10 +104,83 @@ SparseParts.__doc__ = """A CSR or BSR matrix as the kernels take it: contiguous
 parts, one index dtype, canonical order."""
 
 
+def _index_array(value, what, name):
+    """A rank-1 integer index array of a caller's sparse matrix, or ValueError."""
+    array = np.asarray(value)
+    if array.ndim != 1 or array.dtype.kind not in "iu":
+        raise ValueError("%s has a malformed %s: expected a 1-D integer array, got "
+                         "dtype %s and shape %s" % (name, what, array.dtype, array.shape))
+    return array
+
+
+def check_structure(A, name="A"):
+    """Raise ValueError unless the CSR/BSR ``A`` is safe for the kernels.
+
+    scipy builds such arrays without looking at the indices, and its own
+    ``check_format(full_check=True)`` is not called for us; a column index
+    past the width would make a kernel read outside ``X``.  This checks, in
+    O(nnz) numpy passes and without copies: ``indptr`` has one entry per
+    (block) row plus one, starts at 0, never decreases and ends within
+    ``indices`` and ``data``; every used index lies in ``[0, columns)``
+    (block columns for BSR); BSR data holds blocks of ``blocksize``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from wavesparse._dispatch import check_structure
+    >>> A = sp.csr_array((np.ones(1), np.array([7]), np.array([0, 1])), shape=(1, 2))
+    >>> check_structure(A)
+    Traceback (most recent call last):
+    ...
+    ValueError: A has a column index out of range: indices must lie in [0, 2), got 7
+    """
+    if len(A.shape) != 2:
+        raise ValueError("%s must be a 2-D sparse matrix, got shape %s" % (name, A.shape))
+    rows, cols = A.shape
+    br, bc = A.blocksize if A.format == "bsr" else (1, 1)
+    unit = "block column" if A.format == "bsr" else "column"
+    if rows % br or cols % bc:
+        raise ValueError("%s has shape %s, which its blocksize %s does not divide"
+                         % (name, A.shape, (br, bc)))
+    indptr = _index_array(A.indptr, "indptr", name)
+    indices = _index_array(A.indices, "indices", name)
+    data = np.asarray(A.data)
+    if indptr.shape[0] != rows // br + 1:
+        raise ValueError("%s has a malformed indptr: expected %d entries (one per %srow "
+                         "plus one), got %d" % (name, rows // br + 1,
+                                                "block " if A.format == "bsr" else "",
+                                                indptr.shape[0]))
+    if A.format == "bsr" and (data.ndim != 3 or data.shape[1:] != (br, bc)):
+        raise ValueError("%s has malformed data: expected blocks of shape (n, %d, %d), "
+                         "got shape %s" % (name, br, bc, data.shape))
+    if A.format == "csr" and data.ndim != 1:
+        raise ValueError("%s has malformed data: expected a 1-D array, got shape %s"
+                         % (name, data.shape))
+    first, last = int(indptr[0]), int(indptr[-1])
+    stored = min(indices.shape[0], data.shape[0])
+    if first != 0 or last < 0 or last > stored:
+        raise ValueError("%s has a malformed indptr: it must start at 0 and end within "
+                         "the %d stored entries, got indptr[0] = %d, indptr[-1] = %d"
+                         % (name, stored, first, last))
+    if indptr.shape[0] > 1 and np.any(indptr[1:] < indptr[:-1]):
+        row = int(np.argmax(indptr[1:] < indptr[:-1]))
+        raise ValueError("%s has a malformed indptr: it decreases at row %d (%d -> %d)"
+                         % (name, row, int(indptr[row]), int(indptr[row + 1])))
+    used = indices[:last]
+    if used.size:
+        low, high = int(used.min()), int(used.max())
+        if low < 0 or high >= cols // bc:
+            raise ValueError("%s has a %s index out of range: indices must lie in "
+                             "[0, %d), got %d" % (name, unit, cols // bc,
+                                                  low if low < 0 else high))
+
+
 def sparse_parts(A, name="A"):
     """The :class:`SparseParts` of a scipy CSR/BSR array or matrix.
 
-    Duplicates are summed (on a copy) so the kernels see canonical parts.
+    The structure is checked first (:func:`check_structure`), so no kernel
+    reads out of bounds; duplicates are summed (on a copy) so the kernels see
+    canonical parts.
     """
     import scipy.sparse as sp
     if not sp.issparse(A) or A.format not in ("csr", "bsr"):
@@ -117,6 +190,7 @@ def sparse_parts(A, name="A"):
     if A.dtype not in check.FLOAT_DTYPES:
         raise TypeError("%s must hold float32 or float64 values, got dtype %s"
                         % (name, A.dtype))
+    check_structure(A, name)
     if not A.has_canonical_format:
         A = A.copy()
         A.sum_duplicates()

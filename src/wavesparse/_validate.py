@@ -47,11 +47,24 @@ def real_scalar(value, name):
     return value
 
 
-def threshold_for(value, dtype):
-    """A threshold as the weights' dtype sees it (past float32's range: inf),
-    returned as a Python float the C kernels can take without overflow."""
-    with np.errstate(over="ignore"):
-        return float(np.dtype(dtype).type(value))
+def threshold_for(value, dtype, name):
+    """The threshold ``t`` of the weights' dtype that keeps what numpy keeps.
+
+    Returns the smallest value ``v`` of ``dtype`` for which numpy's
+    ``np.abs(w) >= value`` holds, as a Python float, so that the kernels'
+    ``|w| >= v`` in ``dtype`` keeps exactly numpy's elements: a Python float
+    is rounded to the dtype as numpy does (NEP 50), a numpy float64 scalar is
+    compared exactly (``np.float64(1.00000001)`` prunes a float32 1.0).  Past
+    the dtype's range it is inf.  NaN and non-numbers are refused, naming
+    ``name``.
+    """
+    real_scalar(value, name)
+    dtype = np.dtype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = dtype.type(value)
+        if not bool(np.asarray(v, dtype) >= value):
+            v = np.nextafter(v, dtype.type(np.inf))
+    return float(v)
 
 
 def index(value, name):

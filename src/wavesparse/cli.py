@@ -1,8 +1,10 @@
-"""The ``wavesparse`` command line: prune, inspect, advise, bench, devices, demo.
+"""The ``wavesparse`` command line: prune, inspect, advise, bench, devices, demo, clean.
 
 Every failure the user can cause (a missing or broken file, a pattern that
 matches nothing, a sparsity outside [0, 1), a block that does not divide a
 tensor) ends with one line on stderr and exit status 2, never a traceback.
+Ctrl-C (exit 130) and SIGTERM (exit 143) remove the file being written; a
+reader that stops early (``| head``) ends the output quietly.
 
 Examples
 --------
@@ -15,13 +17,15 @@ wavesparse 0.1.0
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
 
 import wavesparse
-from wavesparse import formats, io, report
+from wavesparse import _files, formats, io, report
 from wavesparse._timing import median_seconds
 from wavesparse.pruning import GradualPruner, MagnitudePruner, layer_choice, registry
 
@@ -76,13 +80,64 @@ def _block(text):
     return tuple(parts)
 
 
+#: The most lines ``--schedule`` prints.
+MAX_SCHEDULE_STEPS = 10000
+
+
 def _steps(text):
     try:
         begin, end, freq = (int(p) for p in text.split(":"))
     except ValueError:
         raise argparse.ArgumentTypeError("expected BEGIN:END:FREQUENCY such as 0:1000:100, "
                                          "got %r" % text)
+    if freq >= 1 and end > begin and (end - begin) // freq + 1 > MAX_SCHEDULE_STEPS:
+        raise argparse.ArgumentTypeError(
+            "%r has %d pruning steps; at most %d are printed: raise FREQUENCY"
+            % (text, (end - begin) // freq + 1, MAX_SCHEDULE_STEPS))
     return begin, end, freq
+
+
+def _positive(text, least=1):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected an integer >= %d, got %r" % (least, text))
+    if value < least:
+        raise argparse.ArgumentTypeError("must be at least %d, got %d" % (least, value))
+    return value
+
+
+def _bench_size(text):
+    value = _positive(text, 16)
+    if value % 16:
+        raise argparse.ArgumentTypeError("must be a multiple of 16 (the BSR case's block), "
+                                         "got %d" % value)
+    return value
+
+
+def _same_file(a, b):
+    """Whether paths ``a`` and ``b`` name one file (existing or not)."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _refuse_json_over(args, inputs, outputs=()):
+    """``--json`` must not replace a checkpoint read or written by the command."""
+    if not args.json or args.json == "-":
+        return
+    for path in outputs:
+        if _same_file(args.json, path):
+            raise UsageError("refusing to write the JSON report over the output %s" % path)
+    for path in inputs:
+        if _same_file(args.json, path) and not getattr(args, "force", False):
+            raise UsageError("refusing to write the JSON report over the input %s%s"
+                             % (path, ": pass --force" if hasattr(args, "force") else ""))
+
+
+def _report_stream(args, out):
+    """Where the text report goes: stderr when the JSON report takes stdout."""
+    return sys.stderr if args.json == "-" else out
 
 
 def _write_json(path, payload, out):
@@ -90,14 +145,9 @@ def _write_json(path, payload, out):
     if path == "-":
         print(text, file=out)
         return
-    tmp = "%s.part" % path
-    try:
+    with _files.replacing(path) as tmp:
         with open(tmp, "w") as f:
             f.write(text + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _choose(tensors, include, exclude):
@@ -118,7 +168,7 @@ def _pack(name, pruned, layout, block, pattern=None):
     """The pruned tensor in the chosen layout (sparse ones keep their shape)."""
     if layout == "dense":
         return pruned
-    matrix = pruned.reshape(pruned.shape[0], -1) if pruned.ndim > 1 else pruned.reshape(1, -1)
+    matrix = _as_matrix(pruned)
     if layout == "csr":
         packed = formats.to_csr(matrix)
     elif layout == "nm":
@@ -136,6 +186,20 @@ def _pack(name, pruned, layout, block, pattern=None):
     if matrix.shape != pruned.shape:
         packed.original_shape = pruned.shape
     return packed
+
+
+def _check_output(path):
+    """A writable target: its suffix's package is installed, its folder exists."""
+    if os.path.splitext(path)[1].lower() == ".safetensors":
+        try:
+            import safetensors.numpy  # noqa: F401
+        except ImportError:
+            raise UsageError("writing %s needs the safetensors package: "
+                             "pip install 'wavesparse[io]'" % path) from None
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError("cannot write %s: folder %s does not exist"
+                         % (path, os.path.dirname(path) or folder))
 
 
 # ------------------------------------------------------------------ prune
@@ -170,6 +234,9 @@ def _prune(args, out):
     same = os.path.exists(args.output) and os.path.samefile(args.input, args.output)
     if same and not args.force:
         raise UsageError("refusing to write over the input %s: pass --force" % args.input)
+    _refuse_json_over(args, [args.input], [args.output])
+    _check_output(args.output)
+    stdout, out = out, _report_stream(args, out)
     tensors = io.load(args.input, dense=True)
     chosen, left = _choose(tensors, args.include, args.exclude)
     start = time.perf_counter()
@@ -177,55 +244,73 @@ def _prune(args, out):
     pruner.progress = _progress
     result, _ = pruner.prune_model(tensors)  # the same include/exclude rule as _choose
     pruned = {n: result[n] for n in chosen}
+    del result
     block = args.block or getattr(pruner, "block", (16, 16))
     written = {}
     rows = []
-    for name, value in tensors.items():
+    csr_bytes = 0  # what CSR would store, for the --layout bsr warning
+    n_tensors = len(tensors)
+    # Tensor by tensor, the input and the dense result are let go as soon as
+    # the report has them and the packed copy is made: memory only falls.
+    for name in list(tensors):
+        value = tensors.pop(name)
         if name in pruned:
-            written[name] = _pack(name, pruned[name], args.layout, block,
+            dense = pruned.pop(name)
+            error = report.output_error(value, dense)
+            del value
+            if args.layout == "bsr":
+                csr_bytes += report.stored_bytes(formats.to_csr(_as_matrix(dense)))
+            written[name] = _pack(name, dense, args.layout, block,
                                   (getattr(pruner, "n", 0), getattr(pruner, "m", 0)))
-            rows.append(report.tensor_row(name, written[name], original=value))
+            del dense
+            rows.append(dict(report.tensor_row(name, written[name]), output_error=error))
         else:
             written[name] = value
             rows.append(report.tensor_row(name, value, note=left.get(name, "")))
-    io.save(args.output, written, metadata={"wavesparse.version": wavesparse.__version__,
-                                            "wavesparse.method": args.method,
-                                            "wavesparse.sparsity": str(pruner.sparsity)})
+    metadata = dict(io.metadata(args.input))  # the input's keys ({"format": "pt"}), then ours
+    metadata.update({"wavesparse.version": wavesparse.__version__,
+                     "wavesparse.method": args.method,
+                     "wavesparse.sparsity": str(pruner.sparsity)})
+    io.save(args.output, written, metadata=metadata)
     summary = report.totals(rows)
-    pruned_rows = [r for r in rows if r["name"] in pruned]
+    pruned_rows = [r for r in rows if r["name"] in set(chosen)]
     target = report.totals(pruned_rows)
-    _warn_blocks_of_elements(args, pruned_rows, pruned)
-    print("Pruned %d of %d tensors of %s: %s, target %.1f%%, layout %s%s (%.1f s)"
-          % (len(chosen), len(tensors), args.input, _method_label(args),
+    _warn_blocks_of_elements(args, pruned_rows, csr_bytes)
+    print("Pruned %d of %s of %s: %s, target %.1f%%, layout %s%s (%.1f s)"
+          % (len(chosen), report.count(n_tensors, "tensor"), args.input, _method_label(args),
              100 * pruner.sparsity, args.layout,
              " %dx%d" % block if args.layout == "bsr" else "",
              time.perf_counter() - start), file=out)
     print(report.format_table(rows, summary), file=out)
-    print("Pruned tensors: %.2f%% zeros; file: %s -> %s (%.2fx smaller)"
+    print("Pruned tensors: %.2f%% zeros; file: %s -> %s (%s)"
           % (100 * target["sparsity"], report.human_bytes(summary["dense_bytes"]),
-             report.human_bytes(summary["stored_bytes"]), summary["compression"]), file=out)
+             report.human_bytes(summary["stored_bytes"]),
+             report.size_change(summary["compression"])), file=out)
     if left:
         kinds = sorted(set(left.values()))
-        print("Left as they were: %d tensors (%s)" % (len(left), ", ".join(kinds)), file=out)
+        print("Left as they were: %s (%s)" % (report.count(len(left), "tensor"),
+                                              ", ".join(kinds)), file=out)
     print("Wrote %s" % args.output, file=out)
     if args.json:
         _write_json(args.json, {"input": args.input, "output": args.output,
                                 "method": args.method, "options": _method_options(args),
                                 "target_sparsity": pruner.sparsity, "layout": args.layout,
                                 "tensors": rows, "totals": summary,
-                                "pruned_totals": target}, out)
+                                "pruned_totals": target}, stdout)
     return 0
 
 
-def _warn_blocks_of_elements(args, rows, pruned):
+def _as_matrix(w):
+    """The 2-D view a tensor is packed as: (shape[0], rest), a vector one row."""
+    return w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(1, -1)
+
+
+def _warn_blocks_of_elements(args, rows, csr):
     """BSR stores whole blocks: after element-wise pruning it may store more
-    than CSR would; say so on stderr, with the method that fits BSR."""
+    than CSR (``csr`` bytes) would; say so on stderr, with the method that fits."""
     if args.layout != "bsr" or args.method in ("block", "structured"):
         return
     stored = sum(r["stored_bytes"] for r in rows)
-    csr = sum(report.stored_bytes(formats.to_csr(
-        w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(1, -1)))
-        for w in pruned.values())
     if stored > csr:
         r, c = args.block or (16, 16)
         print("wavesparse prune: warning: --layout bsr after --method %s stores %s, "
@@ -261,13 +346,19 @@ def _refuse_other_methods_options(args):
 # ------------------------------------------------------------------ inspect
 
 def _inspect(args, out):
+    _refuse_json_over(args, [args.file])
+    if args.plot:
+        _pyplot()
+        if _same_file(args.plot, args.file):
+            raise UsageError("refusing to write the plot over the input %s" % args.file)
+    stdout, out = out, _report_stream(args, out)
     tensors = io.load(args.file)
     rows = [report.tensor_row(name, value) for name, value in tensors.items()]
     summary = report.totals(rows)
-    print("%s: %d tensors" % (args.file, len(rows)), file=out)
+    print("%s: %s" % (args.file, report.count(len(rows), "tensor")), file=out)
     print(report.format_table(rows, summary), file=out)
     if args.json:
-        _write_json(args.json, {"file": args.file, "tensors": rows, "totals": summary}, out)
+        _write_json(args.json, {"file": args.file, "tensors": rows, "totals": summary}, stdout)
     if args.plot:
         _plot_inspect(args.plot, tensors, rows)
         print("Wrote %s" % args.plot, file=out)
@@ -284,11 +375,31 @@ def _pyplot():
     return plt
 
 
-def _plot_inspect(path, tensors, rows):
+def _short_label(name, width=40):
+    """A tick label of at most ``width`` characters that keeps the name's end."""
+    return name if len(name) <= width else "..." + name[-(width - 3):]
+
+
+def inspect_figure(tensors, rows):
+    """The ``inspect --plot`` figure: per-tensor sparsity, and the nonzero
+    pattern of the largest tensor (black = nonzero, on a fixed 0-1 scale so an
+    all-dense tensor is black, not blank).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse import report
+    >>> from wavesparse.cli import inspect_figure
+    >>> tensors = {"w": np.ones((4, 4))}
+    >>> fig = inspect_figure(tensors, [report.tensor_row("w", tensors["w"])])
+    >>> fig.axes[1].images[0].get_clim()
+    (0.0, 1.0)
+    """
     plt = _pyplot()
     matrices = [r for r in rows if len(r["shape"]) >= 2]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, max(4, 0.18 * len(matrices) + 1)))
-    left.barh([r["name"] for r in matrices], [100 * r["sparsity"] for r in matrices])
+    left.barh([_short_label(r["name"]) for r in matrices],
+              [100 * r["sparsity"] for r in matrices])
     left.invert_yaxis()
     left.set_xlabel("sparsity (%)")
     left.set_xlim(0, 100)
@@ -297,22 +408,25 @@ def _plot_inspect(path, tensors, rows):
     value = io.to_dense(tensors[largest["name"]])
     value = value.reshape(value.shape[0], -1) if value.ndim > 1 else value.reshape(1, -1)
     step = max(1, max(value.shape) // 1000)
-    right.imshow(value[::step, ::step] != 0, aspect="auto", cmap="Greys", interpolation="nearest")
-    right.set_title("nonzeros of %s %s (every %d)" % (largest["name"], largest["shape"], step),
-                    fontsize=8)
+    right.imshow(value[::step, ::step] != 0, aspect="auto", cmap="Greys", vmin=0, vmax=1,
+                 interpolation="nearest")
+    right.set_title("nonzeros (black) of %s %s (every %d)"
+                    % (_short_label(largest["name"], 60), largest["shape"], step), fontsize=8)
     fig.tight_layout()
-    _save_figure(fig, path)
-    plt.close(fig)
+    return fig
+
+
+def _plot_inspect(path, tensors, rows):
+    fig = inspect_figure(tensors, rows)
+    try:
+        _save_figure(fig, path)
+    finally:
+        _pyplot().close(fig)
 
 
 def _save_figure(fig, path):
-    tmp = "%s.part%s" % (path, os.path.splitext(path)[1])
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with _files.replacing(path) as tmp:
+        fig.savefig(tmp, dpi=110, format=os.path.splitext(path)[1][1:].lower() or "png")
 
 
 # ------------------------------------------------------------------ bench
@@ -477,16 +591,6 @@ def _advise(args, out):
     return 0
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError("expected a positive integer, got %r" % text)
-    return value
-
-
 # ------------------------------------------------------------------ parser
 
 class _Parser(argparse.ArgumentParser):
@@ -573,22 +677,30 @@ def build_parser():
                    help="print the gradual schedule that reaches --sparsity")
     p.add_argument("--steps", type=_steps, default=(0, 1000, 100), metavar="B:E:F",
                    help="schedule steps begin:end:frequency (default 0:1000:100)")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-': stdout)")
-    p.add_argument("--force", action="store_true", help="allow writing over the input file")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the report as JSON ('-': the JSON alone on stdout, the "
+                        "table on stderr); never over the output, over the input only with "
+                        "--force")
+    p.add_argument("--force", action="store_true",
+                   help="allow writing the output or the JSON report over the input file")
     p.set_defaults(run=_prune)
 
     p = sub.add_parser("inspect", help="report the tensors of a checkpoint, dense or sparse")
     p.add_argument("file")
-    p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-': stdout)")
+    p.add_argument("--json", metavar="FILE",
+                   help="also write the report as JSON ('-': the JSON alone on stdout, the "
+                        "table on stderr); never over FILE")
     p.add_argument("--plot", metavar="PNG", help="draw per-tensor sparsity and the pattern of "
                                                 "the largest tensor (needs matplotlib)")
     p.set_defaults(run=_inspect)
 
     p = sub.add_parser("bench", help="time threshold, conversion and products vs peers")
-    p.add_argument("--size", type=int, default=2048, help="matrix edge (default 2048)")
+    p.add_argument("--size", type=_bench_size, default=2048,
+                   help="matrix edge, a multiple of 16 (default 2048)")
     p.add_argument("--sparsity", type=_fraction, default=0.9)
-    p.add_argument("--columns", type=int, default=64, help="columns of the dense operand")
-    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--columns", type=_positive, default=64,
+                   help="columns of the dense operand (default 64)")
+    p.add_argument("--repeat", type=_positive, default=5, help="runs per case (default 5)")
     p.add_argument("--plot", metavar="PNG", help="plot product time against sparsity")
     p.set_defaults(run=_bench)
 
@@ -619,9 +731,91 @@ def build_parser():
     p = sub.add_parser("devices", help="list OpenCL platforms and devices (or why there are none)")
     p.set_defaults(run=_devices)
 
-    p = sub.add_parser("demo", help="the demos on built-in data (pruning, products, training), in under a minute")
+    p = sub.add_parser("demo", help="the seven demos on built-in data (pruning, products, "
+                                    "training), in a few seconds")
     p.set_defaults(run=lambda args, out: __import__("wavesparse.demo").demo.run(out))
+
+    p = sub.add_parser("clean", help="remove temporary files that killed wavesparse "
+                                     "processes left in a folder",
+                       description="Remove the temporary files (.wavesparse-<host>-<pid>-"
+                                   "<random>.tmp*) that a wavesparse process killed by "
+                                   "SIGKILL left in DIR. Only files of this machine whose "
+                                   "process no longer runs are removed; writing a checkpoint "
+                                   "does the same in its folder.")
+    p.add_argument("dir", metavar="DIR", help="folder to clean")
+    p.set_defaults(run=_clean)
     return parser
+
+
+# ------------------------------------------------------------------ clean
+
+def _clean(args, out):
+    if not os.path.isdir(args.dir):
+        raise UsageError("%s is not a folder" % args.dir)
+    removed = _files.remove_stale(args.dir)
+    for path in removed:
+        print("removed %s" % path, file=out)
+    print("%s: %s removed" % (args.dir, report.count(len(removed), "stale temporary file")),
+          file=out)
+    return 0
+
+
+# ------------------------------------------------------------------ running
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is so that the file being written is
+    removed as after Ctrl-C.
+
+    Examples
+    --------
+    >>> from wavesparse.cli import Terminated
+    >>> issubclass(Terminated, KeyboardInterrupt)
+    True
+    """
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+class _PipeSafe:
+    """A text stream whose reader may go away (``| head``): the first
+    BrokenPipeError sends the rest of the output, and the interpreter's final
+    flush, to os.devnull, so the command finishes its work quietly."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+        return len(text)
+
+    def flush(self):
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def isatty(self):
+        return self.stream.isatty()
+
+    def _to_devnull(self):
+        devnull = open(os.devnull, "w")
+        try:
+            os.dup2(devnull.fileno(), self.stream.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass  # a stream without a descriptor (tests' StringIO): drop the text
+        self.stream = devnull
+
+
+def _message(exc):
+    """One line for an exception, never empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def main(argv=None, out=None):
@@ -633,7 +827,7 @@ def main(argv=None, out=None):
     >>> main(["prune", "missing.npz", "-o", "out.npz"])
     2
     """
-    out = out or sys.stdout
+    out = _PipeSafe(out or sys.stdout)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -642,15 +836,22 @@ def main(argv=None, out=None):
     if not getattr(args, "command", None):
         parser.print_help(out)
         return 0
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.run(args, out)
-    except (UsageError, io.CheckpointError, ValueError, MemoryError) as exc:
-        print("wavesparse %s: error: %s" % (args.command, exc), file=sys.stderr)
+    except (UsageError, io.CheckpointError, ValueError, MemoryError, OSError) as exc:
+        print("wavesparse %s: error: %s" % (args.command, _message(exc)), file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:
-        print("wavesparse %s: error: %s" % (args.command, exc), file=sys.stderr)
-        return EXIT_USAGE
+    except Terminated:
+        print("wavesparse %s: terminated; no partial file was left" % args.command,
+              file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("wavesparse %s: interrupted; no partial file was left" % args.command,
               file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

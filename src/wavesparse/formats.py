@@ -89,8 +89,7 @@ def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT
         raise ValueError("pass threshold or mask, not both")
     keep, t, mask_view = "nonzero", 0.0, None
     if threshold is not None:
-        keep, t = "above", check.threshold_for(check.real_scalar(threshold, "threshold"),
-                                               dense.dtype)
+        keep, t = "above", check.threshold_for(threshold, dense.dtype, "threshold")
     elif mask is not None:
         mask_array = np.asarray(mask)
         if mask_array.shape != dense.shape:
@@ -118,6 +117,23 @@ def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT
     return assemble(sp.csr_array, parts, matrix.shape)
 
 
+#: Zeros that ``pad=True`` may add beyond the matrix's own size.
+PAD_ALLOWANCE = 1 << 20
+
+
+def _refuse_absurd_padding(shape, padded, block):
+    """ValueError when padding to the block adds more zeros than the matrix
+    holds elements and more than :data:`PAD_ALLOWANCE`: the same rule on the
+    CPU and OpenCL paths, before either allocates the padded matrix."""
+    size = shape[0] * shape[1]
+    added = padded[0] * padded[1] - size
+    if added > max(size, PAD_ALLOWANCE):
+        raise ValueError("blocksize %s would pad dense of shape %s to %s, adding %d zeros "
+                         "(more than the matrix's %d elements and than %d); choose a "
+                         "block no larger than the matrix"
+                         % (block, shape, padded, added, size, PAD_ALLOWANCE))
+
+
 def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto", *,
            _index_limit=INT32_MAX):
     """A dense matrix as a ``scipy.sparse.bsr_array`` of R x C blocks.
@@ -134,7 +150,8 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto"
     pad : bool
         When the block shape does not divide the matrix, pad it with zeros to
         the next multiple (the result's shape is the padded one) instead of
-        raising.
+        raising.  A block so large that padding would add more zeros than the
+        matrix holds elements (and over 2**20) is refused on every backend.
     norm : {None, "l1", "l2"}
         Keep blocks whose L1 (sum of |w|) or L2 norm is ``>= threshold``
         (and nonzero); ``None`` keeps every block with a nonzero.
@@ -176,6 +193,7 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto"
                          "pass pad=True to pad it with zeros"
                          % ((r, c), matrix.shape))
     shape = (-(-rows // r) * r, -(-cols // c) * c)
+    _refuse_absurd_padding(matrix.shape, shape, (r, c))
     if matrix.size == 0:
         idx = _index_rule(max(shape[0] // r, shape[1] // c), _index_limit)
         parts = (np.empty((0, r, c), dense.dtype), np.empty(0, idx),
@@ -230,7 +248,10 @@ def analyze_sparsity(t, blocksize=16):
         matrix = t.toarray() if t.ndim == 2 else t.toarray().reshape(1, -1)
         matrix = check.float_array(matrix, "t")
     else:
-        matrix = check.matrix_view(check.float_array(t, "t"))
+        matrix = check.float_array(t, "t")
+        if matrix.ndim == 0:
+            raise ValueError("t must have at least 1 dimension, got a 0-d array")
+        matrix = check.matrix_view(matrix)
     r, c = block_shape(blocksize)
     rows, cols = matrix.shape
     total = matrix.size

@@ -22,10 +22,20 @@ any safetensors or numpy reader can open the file:
 =============================  ==========================================
 
 A tensor of rank >= 3 is packed as the matrix ``(shape[0], rest)``.
+safetensors files are read here, each tensor straight from the file into its
+own array (the format's rules are checked: known dtypes, sizes that match
+the shapes, no gaps or overlaps), so reading needs no package and holds one
+copy of the data; writing uses the ``safetensors`` package (extra ``io``).
 :func:`load` gives scipy arrays back for the sparse entries (``dense=True``
 gives every tensor as the original ndarray).  Files are written to a
 temporary name in the target folder and renamed, so a failed or interrupted
-write never leaves a partial file.
+write never leaves a partial file (see :mod:`wavesparse._files` for the
+names, and how stale ones left by a killed process are removed).
+
+A file is refused, naming the tensors, when it is ambiguous: a dense ``x``
+beside ``x.__csr_*`` parts, CSR and BSR parts of one name, a lone
+``x.__dense_shape``, or npz members ``w.npy`` and ``w`` (which numpy reads as
+one name).  Scalars (0-d tensors) keep their shape ``()``.
 
 Examples
 --------
@@ -40,12 +50,14 @@ Examples
 
 import json
 import os
-import tempfile
+import struct
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["load", "save", "to_dense", "CheckpointError", "SUFFIXES"]
+from wavesparse import _files
+
+__all__ = ["load", "save", "metadata", "to_dense", "CheckpointError", "SUFFIXES"]
 
 SUFFIXES = (".safetensors", ".npz")
 _PARTS = ("data", "indices", "indptr", "shape")
@@ -55,7 +67,8 @@ _ORDER_KEY = "wavesparse.order"
 
 
 class CheckpointError(ValueError):
-    """A file that is missing, truncated or not a checkpoint we can read.
+    """A file that is missing, truncated, ambiguous or not a checkpoint we can
+    read, or tensors that cannot be written in the format asked for.
 
     Examples
     --------
@@ -76,6 +89,116 @@ def _kind(path):
     return suffix
 
 
+def _safetensors(path, doing):
+    """The safetensors package, or CheckpointError saying how to get it."""
+    try:
+        import safetensors.numpy
+    except ImportError:
+        raise CheckpointError("%s %s needs the safetensors package: "
+                              "pip install 'wavesparse[io]'" % (doing, path)) from None
+    return safetensors
+
+
+#: safetensors dtype names -> the little-endian numpy dtypes they are.
+_SAFETENSORS_DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2",
+                       "F16": "<f2", "U32": "<u4", "I32": "<i4", "F32": "<f4", "U64": "<u8",
+                       "I64": "<i8", "F64": "<f8"}
+_MAX_HEADER = 100 << 20
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError("the header names tensor %r twice" % key)
+        seen[key] = value
+    return seen
+
+
+def _safetensors_header(f, size):
+    """``(entries, metadata, data start)`` of an open safetensors file.
+
+    ``entries`` are ``(begin, end, name, dtype, shape)`` in the order their
+    data lie in the file, checked against the format's rules: known dtypes,
+    sizes that match the shapes, data that covers the buffer without gaps or
+    overlaps.  Raises ValueError saying what is wrong.
+    """
+    head = f.read(8)
+    if len(head) < 8:
+        raise ValueError("shorter than the 8-byte header length")
+    n, = struct.unpack("<Q", head)
+    if n > min(size - 8, _MAX_HEADER):
+        raise ValueError("header length %d is past the file's %d bytes" % (n, size))
+    header = json.loads(f.read(n).decode("utf-8"), object_pairs_hook=_unique_keys)
+    if not isinstance(header, dict):
+        raise ValueError("the header is not a JSON object")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                             for k, v in meta.items()):
+        raise ValueError("__metadata__ must map str to str")
+    buffer = size - 8 - n
+    entries = []
+    for name, info in header.items():
+        try:
+            dtype = np.dtype(_SAFETENSORS_DTYPES[info["dtype"]])
+            shape = tuple(info["shape"])
+            begin, end = info["data_offsets"]
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("tensor %r: dtype %r is not one numpy holds, or its entry "
+                             "is malformed" % (name, info.get("dtype") if isinstance(
+                                 info, dict) else info)) from None
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                   for d in shape + (begin, end)):
+            raise ValueError("tensor %r: shape and offsets must be non-negative integers"
+                             % name)
+        if not begin <= end <= buffer or end - begin != int(np.prod(shape)) * dtype.itemsize:
+            raise ValueError("tensor %r: offsets %s do not hold %s %s within %d bytes"
+                             % (name, [begin, end], info["dtype"], list(shape), buffer))
+        entries.append((begin, end, name, dtype, shape))
+    entries.sort(key=lambda e: (e[0], e[1]))
+    position = 0
+    for begin, end, name, _, _ in entries:
+        if begin != position:
+            raise ValueError("tensor %r starts at byte %d, expected %d (gap or overlap)"
+                             % (name, begin, position))
+        position = end
+    if position != buffer:
+        raise ValueError("%d bytes follow the last tensor" % (buffer - position))
+    return entries, meta, 8 + n
+
+
+def _read_safetensors(path):
+    """``({name: array}, metadata)``: each tensor read straight into its own
+    numpy array (one copy of the data in memory, no package needed)."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        entries, meta, start = _safetensors_header(f, size)
+        tensors = {}
+        for begin, end, name, dtype, shape in entries:
+            array = np.empty(shape, dtype)
+            f.seek(start + begin)
+            if f.readinto(array.reshape(-1).view(np.uint8)) != end - begin:
+                raise ValueError("tensor %r is truncated" % name)
+            tensors[name] = array
+    meta = dict(meta)
+    order = json.loads(meta.pop(_ORDER_KEY, "[]"))
+    if sorted(order) == sorted(tensors):
+        tensors = {name: tensors[name] for name in order}  # the order save() was given
+    return tensors, meta
+
+
+def _npz_members(f, path):
+    """npz member names; ``w.npy`` beside ``w`` (one name to numpy) is refused."""
+    seen = {}
+    for member in f.zip.namelist():
+        name = member[:-4] if member.endswith(".npy") else member
+        if name in seen:
+            raise CheckpointError("%s is ambiguous: members %r and %r are both tensor %r"
+                                  % (path, seen[name], member, name))
+        seen[name] = member
+    return f.files
+
+
 def _read_raw(path):
     kind = _kind(path)
     if not os.path.isfile(path):
@@ -84,18 +207,8 @@ def _read_raw(path):
         if kind == ".npz":
             # Our handle, closed even when the zip proves broken.
             with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        try:
-            from safetensors import safe_open
-        except ImportError:
-            raise CheckpointError("reading %s needs the safetensors package: "
-                                  "pip install 'wavesparse[io]'" % path) from None
-        with safe_open(str(path), framework="np") as f:
-            names = list(f.keys())
-            order = json.loads((f.metadata() or {}).get(_ORDER_KEY, "[]"))
-            if sorted(order) == sorted(names):
-                names = order  # the order save() was given
-            return {name: f.get_tensor(name) for name in names}
+                return {k: f[k] for k in _npz_members(f, path)}, {}
+        return _read_safetensors(path)
     except CheckpointError:
         raise
     except Exception as exc:  # every reader error: truncated, not the format
@@ -135,7 +248,8 @@ def load(path, dense=False):
     >>> io.load(path)["w"].dtype
     dtype('float32')
     """
-    raw = _read_raw(path)
+    raw, _ = _read_raw(path)
+    _refuse_ambiguous(path, raw)
     out = {}
     for key, value in raw.items():
         if ".__" not in key:
@@ -209,6 +323,58 @@ def _nm_entries(name, value):
     return flat
 
 
+def _refuse_ambiguous(path, raw):
+    """CheckpointError naming the tensors when entries would be lost on load."""
+    formats = {}
+    for key in raw:
+        if ".__" in key:
+            name, part = key.rsplit(".__", 1)
+            if part != "dense_shape":
+                formats.setdefault(name, set()).add(part.split("_", 1)[0])
+    problems = []
+    for name, found in formats.items():
+        if name in raw:
+            problems.append("%r is stored both dense and as sparse parts" % name)
+        if len(found) > 1:
+            problems.append("%r has parts of %s" % (name, " and ".join(sorted(found))))
+    for key in raw:
+        if key.endswith(".__dense_shape") and key[:-len(".__dense_shape")] not in formats:
+            problems.append("%r has no sparse parts" % key)
+    if problems:
+        raise CheckpointError("%s is ambiguous, refusing to drop tensors: %s"
+                              % (path, "; ".join(problems)))
+
+
+def metadata(path):
+    """The string metadata of a checkpoint's header (``{}`` for ``.npz``).
+
+    The keys a safetensors file carries (``{"format": "pt"}`` for one that
+    transformers wrote) are what :func:`save` should be given back, so that
+    a pruned file keeps them; the order key wavesparse adds is left out.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from wavesparse import io
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
+    >>> io.save(path, {"w": np.ones(2)})
+    >>> io.metadata(path)
+    {}
+    """
+    kind = _kind(path)
+    if not os.path.isfile(path):
+        raise CheckpointError("cannot read %s: file not found" % path)
+    if kind == ".npz":
+        return {}
+    try:
+        with open(path, "rb") as f:
+            meta = dict(_safetensors_header(f, os.path.getsize(path))[1])
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError("cannot read %s as .safetensors: %s" % (path, exc)) from None
+    meta.pop(_ORDER_KEY, None)
+    return meta
+
+
 def to_dense(value, original_shape=None):
     """A loaded entry as an ndarray of its original shape.
 
@@ -231,15 +397,27 @@ def to_dense(value, original_shape=None):
     if shape is None:
         return array
     shape = tuple(int(s) for s in shape)
-    rows = shape[0] if len(shape) > 1 else 1
     size = int(np.prod(shape))
+    if size == 0:
+        return np.zeros(shape, array.dtype)
+    rows = shape[0] if len(shape) > 1 else 1
     return array[:rows, :size // rows].reshape(shape)
 
 
-def _entries(tensors):
+#: What a safetensors file can hold, of numpy's dtypes.
+_SAFETENSORS_KINDS = "biuf"
+
+
+def _entries(tensors, kind):
     """The flat name -> ndarray mapping that goes into the file."""
+    if not isinstance(tensors, dict):
+        raise TypeError("tensors must be a dict of str -> array, got %s"
+                        % type(tensors).__name__)
     flat = {}
     for name, value in tensors.items():
+        if not isinstance(name, str):
+            raise TypeError("tensor names must be str, got %r (%s)"
+                            % (name, type(name).__name__))
         if ".__" in name:
             raise ValueError("tensor name %r must not contain '.__' (reserved "
                              "for sparse parts)" % name)
@@ -247,7 +425,16 @@ def _entries(tensors):
             flat.update(_nm_entries(name, value))
             continue
         if not sp.issparse(value):
-            flat[name] = np.ascontiguousarray(value)
+            array = np.asarray(value, order="C")  # 0-d stays 0-d
+            if array.dtype.hasobject:
+                raise CheckpointError("tensor %r holds Python objects, which a checkpoint "
+                                      "cannot store" % name)
+            if kind == ".safetensors" and (array.dtype.kind not in _SAFETENSORS_KINDS
+                                           or array.dtype.fields is not None):
+                raise CheckpointError("tensor %r holds %s, which safetensors cannot store "
+                                      "(numbers and bools only): write .npz, or leave it out"
+                                      % (name, array.dtype))
+            flat[name] = array
             continue
         fmt = value.format
         if fmt not in ("csr", "bsr"):
@@ -267,7 +454,9 @@ def save(path, tensors, metadata=None):
     """Write tensors (ndarrays and scipy CSR/BSR arrays) to a checkpoint.
 
     The file is written to a temporary name in the same folder and renamed
-    over ``path`` only when complete.
+    over ``path`` only when complete; stale temporary files of killed
+    wavesparse processes in that folder are removed first
+    (:mod:`wavesparse._files`).
 
     Parameters
     ----------
@@ -278,7 +467,18 @@ def save(path, tensors, metadata=None):
         :class:`~wavesparse.formats_nm.NMArray` (with an optional
         ``original_shape`` attribute for tensors that were not matrices).
     metadata : dict of str to str, optional
-        Stored in the safetensors header (ignored for ``.npz``).
+        Stored in the safetensors header (ignored for ``.npz``); pass
+        :func:`metadata` of the file a model came from to keep its keys.
+
+    Raises
+    ------
+    CheckpointError
+        Without the safetensors package for a ``.safetensors`` path, for a
+        tensor the format cannot hold (strings, structured or object
+        arrays), or when the writer fails; nothing is left at ``path``.
+    OSError
+        When the folder cannot be written (missing, full disk), naming
+        ``path``.
 
     Examples
     --------
@@ -290,24 +490,23 @@ def save(path, tensors, metadata=None):
     ['m.npz']
     """
     kind = _kind(path)
-    flat = _entries(tensors)
+    if kind == ".safetensors":
+        save_file = _safetensors(path, "writing").numpy.save_file
+    flat = _entries(tensors, kind)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path),
-                               suffix=".part" + kind, dir=folder)
-    os.close(fd)
-    try:
-        if kind == ".npz":
-            np.savez(tmp, **flat)
-        else:
-            from safetensors.numpy import save_file
-            header = dict(metadata or {})
-            header[_ORDER_KEY] = json.dumps(list(flat))
-            save_file(flat, tmp, metadata=header)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    if os.path.isdir(folder):
+        _files.remove_stale(folder)
+    with _files.replacing(path) as tmp:
+        try:
+            if kind == ".npz":
+                np.savez(tmp, **flat)
+            else:
+                header = dict(metadata or {})
+                header[_ORDER_KEY] = json.dumps(list(flat))
+                save_file(flat, tmp, metadata=header)
+        except (OSError, CheckpointError):
+            raise
+        except Exception as exc:  # the writer's own errors (SafetensorError)
+            raise CheckpointError("cannot write %s: %s" % (path, str(exc).splitlines()[0]
+                                                          if str(exc) else type(exc).__name__)
+                                  ) from None

@@ -13,7 +13,8 @@ import numpy as np
 
 from wavesparse import _convert, _select
 from wavesparse import _validate as check
-from wavesparse._dispatch import AUTO_OPENCL_MIN, refuse_nan, sparse_parts, use_opencl
+from wavesparse._dispatch import (AUTO_OPENCL_MIN, SparseParts, refuse_nan, sparse_parts,
+                                  use_opencl)
 
 __all__ = ["kth_magnitude", "rank_magnitude", "apply_threshold", "spmm",
            "AUTO_OPENCL_MIN"]
@@ -142,7 +143,7 @@ def apply_threshold(w, t, backend="auto"):
     (array([ 0., -2.,  1.]), array([False,  True,  True]))
     """
     w = check.float_array(w, "w")
-    t = check.threshold_for(check.real_scalar(t, "t"), w.dtype)
+    t = check.threshold_for(t, w.dtype, "t")
     if w.size == 0:
         return w.copy(), np.zeros(w.shape, dtype=bool)
     if use_opencl(backend, w.size):
@@ -160,10 +161,18 @@ def spmm(A, X, backend="auto"):
     Parameters
     ----------
     A : scipy.sparse CSR or BSR array/matrix
-        float32 or float64, int32 or int64 indices.
+        float32 or float64, int32 or int64 indices.  Its structure is checked
+        (indptr monotone and in bounds, every index within the width) in
+        O(nnz) before any kernel runs; a malformed array raises ValueError.
+        (:class:`~wavesparse.SparseLinear` checks its weight once, when built.)
     X : array_like
-        Dense, of A's dtype, shape ``(A.shape[1],)`` or ``(A.shape[1], N)``,
-        C- or F-ordered (read in place, not copied) or strided.
+        Dense float32 or float64, shape ``(A.shape[1],)`` or
+        ``(A.shape[1], N)``, C- or F-ordered (read in place, not copied) or
+        strided.  One rule for every product (``spmm``, ``layer @ X``,
+        ``layer(x)``): the result has A's dtype, and an X of the other float
+        dtype is converted to it first (one copy of X).  NaN and inf are
+        not refused: they propagate as in scipy.sparse's ``@``, to the
+        outputs that a stored value of A multiplies.
     backend : {"auto", "cpu", "opencl"}
         ``"auto"`` runs on an OpenCL GPU when one is chosen and A has at least
         ``AUTO_OPENCL_MIN`` stored values, else on the CPU.
@@ -176,7 +185,8 @@ def spmm(A, X, backend="auto"):
     Raises
     ------
     ValueError
-        When the shapes do not chain (both are named) or the dtypes differ.
+        When the shapes do not chain (both are named), or A's structure is
+        malformed (an index outside the matrix, an indptr that decreases).
 
     Examples
     --------
@@ -187,29 +197,27 @@ def spmm(A, X, backend="auto"):
     array([[1., 2.],
            [6., 8.]])
     """
-    parts = sparse_parts(A)
-    kind, data, indices, indptr, (br, bc) = parts[:5]
+    parts = A if isinstance(A, SparseParts) else sparse_parts(A)
+    kind, data, indices, indptr, (br, bc), shape = parts
     X = check.float_array(X, "X", ndim=(1, 2))
-    if X.shape[0] != A.shape[1]:
+    if X.shape[0] != shape[1]:
         raise ValueError("A of shape %s cannot multiply X of shape %s: A has %d "
                          "columns, X has %d rows"
-                         % (A.shape, X.shape, A.shape[1], X.shape[0]))
-    if X.dtype != A.dtype:
-        raise ValueError("A (dtype %s, shape %s) and X (dtype %s, shape %s) must "
-                         "have one dtype" % (A.dtype, A.shape, X.dtype, X.shape))
+                         % (shape, X.shape, shape[1], X.shape[0]))
+    X = X.astype(data.dtype, copy=False)
     vector = X.ndim == 1
     X2 = X[:, np.newaxis] if vector else X
-    m, n = A.shape[0], X2.shape[1]
+    m, n = shape[0], X2.shape[1]
     order = "F" if (X2.flags.f_contiguous and not X2.flags.c_contiguous) else "C"
     if m == 0 or n == 0 or data.size == 0 or X2.shape[0] == 0:
-        Y = np.zeros((m, n), dtype=A.dtype, order=order)
+        Y = np.zeros((m, n), dtype=data.dtype, order=order)
         return Y[:, 0] if vector else Y
     if use_opencl(backend, data.size):
         from wavesparse.opencl import ops as device_ops
         Y = device_ops.DeviceMatrix(parts).matmul(X2)
     else:
         from wavesparse import _spmm
-        Y = np.empty((m, n), dtype=A.dtype, order=order)
+        Y = np.empty((m, n), dtype=data.dtype, order=order)
         if kind == "csr":
             _spmm.csr_spmm(data, indices, indptr, X2, Y)
         else:

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from wavesparse import io
 
-__all__ = ["tensor_row", "output_error", "totals", "format_table"]
+__all__ = ["tensor_row", "output_error", "totals", "format_table", "count", "size_change"]
 
 
 def stored_bytes(value):
@@ -26,11 +26,35 @@ def stored_bytes(value):
     return int(np.asarray(value).nbytes)
 
 
+#: Elements of the weight that :func:`output_error` turns to float64 at a time.
+BLOCK_ELEMENTS = 1 << 20
+
+
+def _dense_rows(value, start, stop):
+    """Rows ``[start, stop)`` of a 2-D ndarray or CSR/BSR matrix, dense.
+
+    A sparse matrix is sliced through its own arrays (views), so only the
+    rows asked for are ever dense.
+    """
+    if not sp.issparse(value):
+        return value[start:stop]
+    r = value.blocksize[0] if value.format == "bsr" else 1
+    lo, hi = start // r, -(-stop // r)
+    a, b = int(value.indptr[lo]), int(value.indptr[hi])
+    kwargs = {"blocksize": value.blocksize} if value.format == "bsr" else {}
+    part = type(value)((value.data[a:b], value.indices[a:b], value.indptr[lo:hi + 1] - a),
+                       shape=((hi - lo) * r, value.shape[1]), **kwargs)
+    return part.toarray()[start - lo * r:stop - lo * r]
+
+
 def output_error(original, pruned, samples=8, seed=0):
     """``||W x - W' x|| / ||W x||`` over random normal inputs x.
 
     ``W`` is viewed as the matrix ``(shape[0], rest)``; 0.0 when ``W x`` is
-    zero.
+    zero (or ``W`` is empty).  The product runs over blocks of rows, each
+    turned to float64 on its own (:data:`BLOCK_ELEMENTS` elements at a time),
+    so no float64 copy of the weight, and no dense copy of a sparse
+    ``pruned``, is ever made.
 
     Examples
     --------
@@ -38,15 +62,29 @@ def output_error(original, pruned, samples=8, seed=0):
     >>> from wavesparse.report import output_error
     >>> output_error(np.eye(2), np.eye(2))
     0.0
+    >>> round(output_error(np.float32([[3, 4]]), np.float32([[3, 0]]), samples=1), 3) >= 0
+    True
     """
-    w = np.asarray(original, dtype=np.float64)
-    w = w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(1, -1)
-    packed = sp.issparse(pruned) or getattr(pruned, "format", None) == "nm"
-    p = io.to_dense(pruned) if packed else np.asarray(pruned)
-    p = np.asarray(p, dtype=np.float64).reshape(w.shape)
-    x = np.random.default_rng(seed).standard_normal((w.shape[1], samples))
-    reference = np.linalg.norm(w @ x)
-    return float(np.linalg.norm((w - p) @ x) / reference) if reference else 0.0
+    w = np.asarray(original)
+    if w.size == 0:
+        return 0.0
+    rows = w.shape[0] if w.ndim > 1 else 1
+    w = w.reshape(rows, -1)
+    cols = w.shape[1]
+    if getattr(pruned, "format", None) == "nm":
+        pruned = pruned.tocsr()
+    p = pruned if sp.issparse(pruned) else np.asarray(pruned).reshape(rows, cols)
+    x = np.random.default_rng(seed).standard_normal((cols, samples))
+    step = max(1, BLOCK_ELEMENTS // cols)
+    reference = difference = 0.0
+    for start in range(0, rows, step):
+        stop = min(rows, start + step)
+        block = w[start:stop].astype(np.float64)
+        reference += float(np.sum((block @ x) ** 2))
+        block -= _dense_rows(p, start, stop)[:, :cols]
+        difference += float(np.sum((block @ x) ** 2))
+        del block  # before the next one is made
+    return float(np.sqrt(difference) / np.sqrt(reference)) if reference else 0.0
 
 
 def tensor_row(name, value, original=None, note=""):
@@ -100,6 +138,36 @@ def totals(rows):
             "compression": dense / stored if stored else float("inf")}
 
 
+def count(n, noun):
+    """``"1 tensor"``, ``"2 tensors"``.
+
+    Examples
+    --------
+    >>> from wavesparse.report import count
+    >>> count(1, "tensor"), count(0, "tensor")
+    ('1 tensor', '0 tensors')
+    """
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
+
+
+def size_change(compression):
+    """Dense over stored bytes as words: ``"2.00x smaller"``, ``"1.25x larger"``.
+
+    Examples
+    --------
+    >>> from wavesparse.report import size_change
+    >>> size_change(2.0), size_change(0.8), size_change(1.0)
+    ('2.00x smaller', '1.25x larger', 'same size')
+    """
+    if compression == float("inf"):
+        return "nothing stored"
+    if round(compression, 2) == 1.0 and round(1 / compression, 2) == 1.0:
+        return "same size"
+    if compression > 1:
+        return "%.2fx smaller" % compression
+    return "%.2fx larger" % (1 / compression)
+
+
 def human_bytes(n):
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -132,12 +200,12 @@ def format_table(rows, summary):
             cells.append("%.4f" % r["output_error"] if "output_error" in r else "-")
         cells.append(r["note"])
         body.append(cells)
-    foot = ["TOTAL (%d tensors)" % summary["tensors"], "", "", "",
+    foot = ["TOTAL (%s)" % count(summary["tensors"], "tensor"), "", "", "",
             "%6.2f%%" % (100 * summary["sparsity"]), human_bytes(summary["dense_bytes"]),
             human_bytes(summary["stored_bytes"])]
     if with_error:
         foot.append("")
-    foot.append("%.2fx smaller" % summary["compression"])
+    foot.append(size_change(summary["compression"]))
     widths = [max(len(h), *(len(c[i]) for c in body + [foot])) for i, h in enumerate(headers)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     rule = "  ".join("-" * w for w in widths)

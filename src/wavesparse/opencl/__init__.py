@@ -29,10 +29,11 @@ Examples
 True
 """
 
-from wavesparse.opencl.session import (Session, available, cache_stats, devices,
-                                       get_program, kernel_source, launch, profile,
-                                       session)
+from wavesparse.opencl.session import (PROGRAM_CACHE_SIZE, Session, available, cache_stats,
+                                       devices, get_program, kernel_source, launch, profile,
+                                       session, set_program_cache_size)
 from wavesparse.opencl.device_array import DeviceArray
 
 __all__ = ["devices", "available", "session", "Session", "kernel_source",
-           "get_program", "cache_stats", "profile", "launch", "DeviceArray"]
+           "get_program", "cache_stats", "set_program_cache_size", "PROGRAM_CACHE_SIZE",
+           "profile", "launch", "DeviceArray"]

@@ -124,7 +124,7 @@ class DeviceArray:
         >>> DeviceArray(np.float32([0.5, -2, 1])).threshold(1.0)[1] if ok else np.array([False, True, True])
         array([False,  True,  True])
         """
-        t = check.threshold_for(check.real_scalar(t, "t"), self.dtype)
+        t = check.threshold_for(t, self.dtype, "t")
         out, mask_buffer = device_ops.threshold_buffer(self.session, self.buffer,
                                                         self.size, self.dtype, t)
         mask = np.empty(self.shape, np.bool_)
@@ -166,6 +166,9 @@ class DeviceArray:
         return pruned
 
     def _matrix_shape(self):
+        if len(self.shape) == 0:
+            raise ValueError("a 0-d DeviceArray cannot be packed as a matrix: upload an "
+                             "array of rank 1 or more")
         if len(self.shape) == 1:
             return (1, self.shape[0])
         return (self.shape[0], self.size // self.shape[0])
@@ -185,7 +188,7 @@ class DeviceArray:
         keep, t = "nonzero", 0.0
         if threshold is not None:
             keep = "above"
-            t = check.threshold_for(check.real_scalar(threshold, "threshold"), self.dtype)
+            t = check.threshold_for(threshold, self.dtype, "threshold")
         shape = self._matrix_shape()
         parts = device_formats.csr_parts(self.session, self.buffer, shape, self.dtype,
                                           keep, t, None, _index_limit)
@@ -231,6 +234,10 @@ class DeviceArray:
         array([[1., 2.]], dtype=float32)
         """
         from wavesparse.layers import SparseLinear
+        if not isinstance(format, str):
+            raise TypeError("format must be 'csr' or 'bsr', got %r" % (format,))
+        if format not in ("csr", "bsr"):
+            raise ValueError("format must be 'csr' or 'bsr', got %r" % (format,))
         packed = self.to_csr() if format == "csr" else self.to_bsr(blocksize)
         return SparseLinear(packed, backend="opencl")
 

@@ -10,6 +10,7 @@ Examples
 True
 """
 
+import collections
 import contextlib
 import hashlib
 import os
@@ -20,7 +21,8 @@ from wavesparse.opencl import _runtime
 from wavesparse.errors import OpenCLUnavailable
 
 __all__ = ["devices", "available", "session", "Session", "kernel_source",
-           "get_program", "cache_stats", "profile", "launch"]
+           "get_program", "cache_stats", "set_program_cache_size", "PROGRAM_CACHE_SIZE",
+           "profile", "launch"]
 
 
 def devices():
@@ -176,17 +178,77 @@ def kernel_source(name):
     return (resources.files("wavesparse") / "kernels" / name).read_text()
 
 
-_programs = {}
-_program_locks = {}
+#: How many built programs the cache keeps by default (least recently used
+#: ones go first); ``$WAVESPARSE_PROGRAM_CACHE`` sets another number.
+PROGRAM_CACHE_SIZE = 64
+
+_programs = collections.OrderedDict()  # key -> Program, least recently used first
+_building = {}  # key -> lock of a build under way
 _cache_lock = threading.Lock()
 _builds = 0
+
+
+def _capacity_from_environment():
+    text = os.environ.get("WAVESPARSE_PROGRAM_CACHE", "").strip()
+    if not text:
+        return PROGRAM_CACHE_SIZE
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError("WAVESPARSE_PROGRAM_CACHE must be a positive integer, "
+                         "got %r" % text)
+    return int(text)
+
+
+_capacity = None
+
+
+def set_program_cache_size(size):
+    """Keep at most ``size`` built programs; returns the previous bound.
+
+    The cache is an LRU: a program used again moves to the back, and the
+    least recently used one is released when a new build would pass the
+    bound.  Kernels made from a released program keep it alive while they
+    live.  The default is :data:`PROGRAM_CACHE_SIZE` (64), or
+    ``$WAVESPARSE_PROGRAM_CACHE``.
+
+    Examples
+    --------
+    >>> from wavesparse import opencl
+    >>> previous = opencl.set_program_cache_size(8)
+    >>> opencl.cache_stats()["capacity"]
+    8
+    >>> _ = opencl.set_program_cache_size(previous)
+    """
+    global _capacity
+    from wavesparse import _validate as check
+    size = check.index(size, "size")
+    if size < 1:
+        raise ValueError("size must be at least 1, got %d" % size)
+    with _cache_lock:
+        previous = _current_capacity()
+        _capacity = size
+        _evict()
+    return previous
+
+
+def _current_capacity():
+    global _capacity
+    if _capacity is None:
+        _capacity = _capacity_from_environment()
+    return _capacity
+
+
+def _evict():
+    """Drop least recently used programs past the bound (lock held)."""
+    while len(_programs) > _current_capacity():
+        _programs.popitem(last=False)
 
 
 def get_program(session, source, options=""):
     """The program built from ``source`` with ``options`` on the session's device.
 
-    Built once per process for each (device, source, options); concurrent
-    callers with the same key wait for the one build.
+    Built once for each (device, source, options) while it stays in the
+    bounded LRU cache (see :func:`set_program_cache_size`); concurrent callers
+    with the same key wait for the one build.
 
     Parameters
     ----------
@@ -214,30 +276,37 @@ def get_program(session, source, options=""):
     with _cache_lock:
         found = _programs.get(key)
         if found is not None:
+            _programs.move_to_end(key)
             return found
-        lock = _program_locks.setdefault(key, threading.Lock())
+        lock = _building.setdefault(key, threading.Lock())
     with lock:
         with _cache_lock:
             found = _programs.get(key)
         if found is None:
-            found = _runtime.Program(session.context, source, options)
+            try:
+                found = _runtime.Program(session.context, source, options)
+            finally:
+                with _cache_lock:
+                    _building.pop(key, None)
             with _cache_lock:
                 _programs[key] = found
                 _builds += 1
+                _evict()
         return found
 
 
 def cache_stats():
-    """How many programs the cache holds and how many builds it has run.
+    """How many programs the cache holds, its bound, and the builds run so far.
 
     Examples
     --------
     >>> from wavesparse.opencl import cache_stats
     >>> sorted(cache_stats())
-    ['builds', 'programs']
+    ['builds', 'capacity', 'programs']
     """
     with _cache_lock:
-        return {"programs": len(_programs), "builds": _builds}
+        return {"programs": len(_programs), "capacity": _current_capacity(),
+                "builds": _builds}
 
 
 _profiles = threading.local()

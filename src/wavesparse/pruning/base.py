@@ -13,6 +13,12 @@ budget plan).  ``prune_model`` prunes the tensors the include/exclude rule of
 :mod:`wavesparse.pruning.choice` chooses and passes the others through;
 ``history`` gets one record per call.
 
+Tensors of other libraries are taken as they come: a torch tensor (or
+``nn.Parameter``, detached), any DLPack or ``__array__`` object is read
+without a copy where it lies in host memory, and the pruned tensors and
+masks come back as the caller's kind (torch in, torch out); the tensors
+:meth:`Pruner.prune_model` leaves alone are the caller's own objects.
+
 A pruner is three parts a reader can see in its class: an importance score
 (:mod:`wavesparse.pruning.importance`), a grouping (one layer, the whole model,
 each row, N:M groups, blocks, channels) and the one exact selector with the
@@ -27,6 +33,7 @@ options in :meth:`Pruner.add_arguments` / :meth:`Pruner.from_arguments`;
 import numpy as np
 
 from wavesparse import _validate as check
+from wavesparse._interop import as_numpy
 from wavesparse.pruning.choice import select_layers
 
 __all__ = ["Pruner", "check_mask"]
@@ -161,7 +168,8 @@ class Pruner:
         Parameters
         ----------
         w : array_like
-            float32 or float64 weights.
+            float32 or float64 weights: a numpy array, or a torch tensor or
+            other DLPack/``__array__`` object (results come back as its kind).
         mask : array_like of bool, optional
             An earlier mask (True = kept): what it pruned stays pruned.
         sparsity : float, optional
@@ -184,14 +192,15 @@ class Pruner:
         >>> MagnitudePruner(0.25).prune_layer(np.float32([3, 1, 2, 4]))[1]
         array([ True, False,  True,  True])
         """
+        w, back = as_numpy(w, "w")
         w = check.float_array(w, "w")
         target = self.sparsity if sparsity is None else check.fraction(sparsity, "sparsity")
-        prior = None if mask is None else check_mask(mask, w.shape, "mask")
+        prior = None if mask is None else check_mask(as_numpy(mask, "mask")[0], w.shape, "mask")
         result = self.prune_arrays({name: w}, {name: prior}, {name: target})
         pruned, kept = result[name]
         self.history.append(self._record("layer", {name: target},
                                          {name: (w, pruned, kept)}))
-        return pruned, kept
+        return back(pruned), back(kept)
 
     def prune_model(self, weights, masks=None, sparsity=None):
         """Prune the chosen tensors of a model.
@@ -231,17 +240,20 @@ class Pruner:
         if masks is not None and not isinstance(masks, dict):
             raise TypeError("masks must be a dict of name -> bool array, got %s"
                             % type(masks).__name__)
-        names = select_layers(weights, self.include, self.exclude)
-        arrays = {n: check.float_array(weights[n], "weights[%r]" % n) for n in names}
+        read = {n: as_numpy(v, "weights[%r]" % n) for n, v in weights.items()}
+        names = select_layers({n: a for n, (a, _) in read.items()}, self.include, self.exclude)
+        arrays = {n: check.float_array(read[n][0], "weights[%r]" % n) for n in names}
         targets = self.targets(names, sparsity)
         masks = masks or {}
-        priors = {n: (check_mask(masks[n], arrays[n].shape, "masks[%r]" % n)
+        priors = {n: (check_mask(as_numpy(masks[n], "masks[%r]" % n)[0], arrays[n].shape,
+                                 "masks[%r]" % n)
                       if n in masks else None) for n in names}
         result = self.prune_arrays(arrays, priors, targets)
         out, out_masks, details = dict(weights), {}, {}
         for n in names:
             pruned, kept = result[n]
-            out[n], out_masks[n] = pruned, kept
+            back = read[n][1]
+            out[n], out_masks[n] = back(pruned), back(kept)
             details[n] = (arrays[n], pruned, kept)
         if self.progress is not None:
             self.progress(len(names), len(names), "done")
@@ -348,10 +360,16 @@ class Pruner:
         return record
 
 
-def _largest_pruned(w, kept):
-    """The largest magnitude the mask pruned (0.0 when it pruned nothing)."""
-    pruned = np.abs(np.asarray(w))[~kept]
-    return float(pruned.max()) if pruned.size else 0.0
+def _largest_pruned(w, kept, block=1 << 20):
+    """The largest magnitude the mask pruned (0.0 when it pruned nothing),
+    found block by block so that no full-size temporary is made."""
+    flat_w, flat_kept = np.asarray(w).reshape(-1), np.asarray(kept).reshape(-1)
+    largest = 0.0
+    for start in range(0, flat_w.size, block):
+        magnitudes = np.abs(flat_w[start:start + block])[~flat_kept[start:start + block]]
+        if magnitudes.size:
+            largest = max(largest, float(magnitudes.max()))
+    return largest
 
 
 def _ratios(total, kept, dense, csr):

@@ -8,14 +8,25 @@ import numpy as np
 __all__ = ["layer_choice", "select_layers"]
 
 
+#: The float dtypes the pruners take; other floats (float16) are left as they are.
+PRUNABLE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _exactly_named(name, patterns):
+    return any(p == name for p in patterns or ())
+
+
 def layer_choice(weights, include=None, exclude=None):
     """For each tensor name, ``None`` when it is to be pruned, else why not.
 
-    With no ``include``, every floating tensor of rank 2 or more is chosen;
-    rank-1 tensors (biases, norms) and non-float tensors are left as they
-    are.  ``include`` and ``exclude`` are glob patterns (``fnmatch``) on the
-    names.  A pattern that matches no name, and an included tensor that does
-    not hold floats, are errors.
+    With no ``include``, every float32/float64 tensor of rank 2 or more is
+    chosen.  ``include`` and ``exclude`` are glob patterns (``fnmatch``) on
+    the names; a glob such as ``fc*`` chooses only the tensors of rank >= 2
+    it matches, while a tensor of rank 0 or 1 (a bias, a norm) is chosen
+    only when ``include`` names it exactly.  Empty tensors and float16
+    tensors (not supported yet) are left as they are, with the reason.  A
+    pattern that matches no name, and a tensor named exactly in ``include``
+    that cannot be pruned (not float32/float64), are errors naming it.
 
     Examples
     --------
@@ -23,6 +34,8 @@ def layer_choice(weights, include=None, exclude=None):
     >>> from wavesparse.pruning import layer_choice
     >>> layer_choice({"w": np.ones((2, 2)), "b": np.ones(2), "ids": np.arange(4)})
     {'w': None, 'b': '1-D: kept dense', 'ids': 'not float: kept'}
+    >>> layer_choice({"fc.weight": np.ones((2, 2)), "fc.bias": np.ones(2)}, include=["fc*"])
+    {'fc.weight': None, 'fc.bias': '1-D: kept dense (name it exactly in include to prune it)'}
     """
     names = list(weights)
     for kind, patterns in (("include", include), ("exclude", exclude)):
@@ -34,21 +47,37 @@ def layer_choice(weights, include=None, exclude=None):
     choice = {}
     for name in names:
         value = weights[name]
-        floating = np.asarray(value).dtype.kind == "f"
-        if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
+        dtype, ndim, size = _describe(value)
+        exact = _exactly_named(name, include)
+        if include and not exact and not any(fnmatch.fnmatchcase(name, p) for p in include):
             choice[name] = "not included"
         elif any(fnmatch.fnmatchcase(name, p) for p in exclude or ()):
             choice[name] = "excluded"
-        elif not floating and include:
-            raise ValueError("tensor %r matches include but holds %s, not floats"
-                             % (name, np.asarray(value).dtype))
-        elif not floating:
+        elif dtype not in PRUNABLE and exact:
+            raise ValueError("tensor %r is named in include but holds %s, %s; leave it "
+                             "out of include" % (name, dtype, "which is not supported yet "
+                                                 "(convert it to float32 first)"
+                                                 if dtype.kind == "f" else "not floats"))
+        elif dtype.kind != "f":
             choice[name] = "not float: kept"
-        elif not include and np.ndim(value) < 2:
-            choice[name] = "1-D: kept dense"
+        elif dtype not in PRUNABLE:
+            choice[name] = "%s: kept (not supported yet)" % dtype
+        elif size == 0:
+            choice[name] = "empty: kept"
+        elif ndim < 2 and not exact:
+            choice[name] = "%d-D: kept dense%s" % (ndim, " (name it exactly in include to "
+                                                         "prune it)" if include else "")
         else:
             choice[name] = None
     return choice
+
+
+def _describe(value):
+    """(dtype, ndim, size) of an array-like without copying it."""
+    if not hasattr(value, "dtype") or not hasattr(value, "shape"):
+        value = np.asarray(value)
+    shape = tuple(value.shape)
+    return np.dtype(value.dtype), len(shape), int(np.prod(shape))
 
 
 def select_layers(weights, include=None, exclude=None):
@@ -62,7 +91,7 @@ def select_layers(weights, include=None, exclude=None):
     >>> w = {"fc1.weight": np.ones((2, 2)), "fc1.bias": np.ones(2)}
     >>> select_layers(w)
     ['fc1.weight']
-    >>> select_layers(w, include=["*.bias"])
+    >>> select_layers(w, include=["fc1.bias"])
     ['fc1.bias']
     """
     return [n for n, why in layer_choice(weights, include, exclude).items() if why is None]
