@@ -272,3 +272,16 @@ def test_lower_layers_never_import_upper_ones():
             if any(n.startswith(tuple(upper)) for n in names):
                 offenders.append("%s imports %s" % (module, names[0]))
     assert offenders == []
+
+
+def test_our_io_module_never_hides_the_standard_one():
+    """wavesparse.io keeps its name: no module that imports it also needs the
+    standard library's io under the same name."""
+    for path, module in _modules():
+        tree = ast.parse(path.read_text())
+        ours = any(isinstance(n, ast.ImportFrom) and n.module == "wavesparse"
+                   and any(a.name == "io" and a.asname is None for a in n.names)
+                   for n in ast.walk(tree))
+        stdlib = any(isinstance(n, ast.Import) and any(a.name == "io" for a in n.names)
+                     for n in ast.walk(tree))
+        assert not (ours and stdlib), module
