@@ -455,6 +455,12 @@ def build_parser():
 
     p = sub.add_parser("demo", help="the five demos on built-in data, in under a minute")
     p.set_defaults(run=lambda args, out: __import__("wavesparse.demo").demo.run(out))
+
+    # wavesparse run: the runtime's own command (wavesparse.runtime.command).
+    from wavesparse.runtime import command as run_command
+    p = sub.add_parser("run", help="run a pruned checkpoint (encoder or MLP): throughput, latency")
+    run_command.add_arguments(p)
+    p.set_defaults(run=run_command.run)
     return parser
 
 

@@ -291,6 +291,11 @@ class Encoder:
         if length > e["embeddings.position_embeddings.weight"].shape[0]:
             raise ValueError("sequences of %d tokens are longer than the model's %d positions"
                              % (length, e["embeddings.position_embeddings.weight"].shape[0]))
+        vocab = e["embeddings.word_embeddings.weight"].shape[0]
+        if ids.size and (ids.min() < 0 or ids.max() >= vocab):
+            raise ValueError("token ids must lie in [0, %d) (the model's vocabulary), got "
+                             "%d..%d: is the tokenizer the model's?"
+                             % (vocab, ids.min(), ids.max()))
         tokens = (e["embeddings.word_embeddings.weight"][ids]
                   + e["embeddings.position_embeddings.weight"][:length]
                   + e["embeddings.token_type_embeddings.weight"][0])

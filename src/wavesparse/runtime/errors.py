@@ -23,7 +23,7 @@ class MissingTensorError(CheckpointError):
     ...     require({"a": 1}, ["a", "b"], "model.npz")
     ... except MissingTensorError as exc:
     ...     print(exc)
-    model.npz lacks tensor 'b' (and 0 more) that the model needs
+    model.npz lacks tensor 'b' that the model needs
     """
 
 
@@ -37,5 +37,6 @@ def require(weights, names, source):
     """
     missing = [n for n in names if n not in weights]
     if missing:
-        raise MissingTensorError("%s lacks tensor %r (and %d more) that the model needs"
-                                 % (source, missing[0], len(missing) - 1))
+        more = " (and %d more)" % (len(missing) - 1) if len(missing) > 1 else ""
+        raise MissingTensorError("%s lacks tensor %r%s that the model needs"
+                                 % (source, missing[0], more))

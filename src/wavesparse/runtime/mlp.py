@@ -135,7 +135,8 @@ class MLP:
         >>> from sklearn.neural_network import MLPClassifier
         >>> from wavesparse.runtime import MLP
         >>> x = np.random.default_rng(0).random((20, 4))
-        >>> clf = MLPClassifier((8,), max_iter=5).fit(x, np.arange(20) % 3)
+        >>> y = (x[:, 0] > 0.5).astype(int) + (x[:, 1] > 0.5)
+        >>> clf = MLPClassifier((8,), solver="lbfgs", max_iter=2000, random_state=0).fit(x, y)
         >>> bool((MLP.from_sklearn(clf).forward(x).argmax(1) == clf.predict(x)).all())
         True
         """
