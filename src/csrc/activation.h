@@ -69,7 +69,9 @@ static inline float ws_gelu_f32(float x) {
     const float sq = x * x;
     const float sq_lo = fmaf(x, x, -sq);
     const float half_erfc = 0.5f * t * ws_exp2part_f32(-0.5f * sq, p - 0.5f * sq_lo);
-    return x * (x >= 0.0f ? 1.0f - half_erfc : half_erfc);
+    /* Phi(x) = 1 - erfc(a) / 2 for x >= 0, erfc(a) / 2 below: a blend, no branch. */
+    const float below = (float)(x < 0.0f);
+    return x * ((1.0f - below) - (1.0f - 2.0f * below) * half_erfc);
 }
 
 static inline double ws_gelu_f64(double x) {

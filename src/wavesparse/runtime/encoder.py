@@ -23,6 +23,7 @@ Examples
 
 import json
 import os
+import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,7 +33,7 @@ from wavesparse.runtime import kernels, threads
 from wavesparse.runtime.errors import require
 from wavesparse.runtime.linear import Linear, stack_rows
 
-__all__ = ["Encoder", "EncoderLayer", "encoder_tensor_names", "read_config", "resolve_config"]
+__all__ = ["Encoder", "EncoderLayer", "PartTimer", "encoder_tensor_names", "read_config", "resolve_config"]
 
 _EMBEDDINGS = ("embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
                "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight",
@@ -171,8 +172,12 @@ class EncoderLayer:
         """The layer's Linears, in the order they run."""
         return self.qkv + [self.attention_out, self.intermediate, self.output]
 
-    def __call__(self, x, keep, batch, length):
-        """``x`` (hidden, batch * length) updated in place; keep (batch, length) uint8."""
+    def __call__(self, x, keep, batch, length, timer=None):
+        """``x`` (hidden, batch * length) updated in place; keep (batch, length) uint8.
+
+        ``timer.mark(part)`` is called after each part when a timer is given.
+        """
+        mark = timer.mark if timer is not None else _no_mark
         heads, d = self.heads, self.head_dim
         width = heads * d
         if len(self.qkv) == 1:
@@ -180,6 +185,7 @@ class EncoderLayer:
             q, k, v = qkv[:width], qkv[width:2 * width], qkv[2 * width:]
         else:
             q, k, v = (layer(x) for layer in self.qkv)
+        mark("linear")
 
         def per_head(t):  # (heads * d, B * L) -> (B, heads, d, L), a view
             return t.reshape(heads, d, batch, length).transpose(2, 0, 1, 3)
@@ -187,15 +193,55 @@ class EncoderLayer:
         # C-ordered, so that the softmax's 2-D view of it is no copy.
         scores = np.empty((batch, heads, length, length), x.dtype)
         np.matmul(per_head(q).transpose(0, 1, 3, 2), per_head(k), out=scores)
+        mark("attention matmul")
         kernels.masked_softmax(scores.reshape(-1, length), keep, heads * length,
                                1.0 / np.sqrt(d))
+        mark("softmax")
         context = np.empty((width, batch * length), x.dtype)
         np.matmul(per_head(v), scores.transpose(0, 1, 3, 2), out=per_head(context))
+        mark("attention matmul")
         attended = self.attention_out(context)
+        mark("linear")
         kernels.add_layer_norm(attended, x, *self.norms[0], self.eps, out=x)
+        mark("norm")
         hidden = self.intermediate(x)
-        kernels.add_layer_norm(self.output(hidden), x, *self.norms[1], self.eps, out=x)
+        mark("linear + gelu")
+        out = self.output(hidden)
+        mark("linear")
+        kernels.add_layer_norm(out, x, *self.norms[1], self.eps, out=x)
+        mark("norm")
         return x
+
+
+def _no_mark(part):
+    pass
+
+
+class PartTimer:
+    """Wall time per part of a forward pass: each :meth:`mark` charges the
+    time since the previous one to its part.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.runtime import Encoder
+    >>> from wavesparse.runtime.encoder import PartTimer
+    >>> from wavesparse.runtime.toy import tiny_encoder
+    >>> timer = PartTimer()
+    >>> _ = Encoder(*tiny_encoder()).forward(np.ones((1, 4), int), np.ones((1, 4), int), timer)
+    >>> sorted(timer.seconds)
+    ['attention matmul', 'linear', 'linear + gelu', 'norm', 'other', 'softmax']
+    """
+
+    def __init__(self):
+        self.seconds = {}
+        self._last = time.perf_counter()
+
+    def mark(self, part):
+        """Charge the time since the last mark to ``part``."""
+        now = time.perf_counter()
+        self.seconds[part] = self.seconds.get(part, 0.0) + now - self._last
+        self._last = now
 
 
 class Encoder:
@@ -270,8 +316,10 @@ class Encoder:
         """
         return [linear for layer in self.layers for linear in layer.linears]
 
-    def hidden_states(self, ids, mask):
+    def hidden_states(self, ids, mask, timer=None):
         """The last layer's output, feature-major ``(hidden, batch * length)``.
+
+        ``timer`` (a :class:`PartTimer`) receives the time of each part.
 
         Examples
         --------
@@ -303,13 +351,17 @@ class Encoder:
         kernels.add_layer_norm(x, None, e["embeddings.LayerNorm.weight"],
                                e["embeddings.LayerNorm.bias"], self.eps, out=x)
         keep = np.ascontiguousarray(mask != 0, dtype=np.uint8)
+        if timer is not None:
+            timer.mark("other")
         with threads.discipline(self.linears()):
             for layer in self.layers:
-                layer(x, keep, batch, length)
+                layer(x, keep, batch, length, timer)
         return x
 
-    def forward(self, ids, mask):
+    def forward(self, ids, mask, timer=None):
         """Unit-length mean-pooled embeddings ``(batch, hidden)`` of token ids.
+
+        ``timer`` (a :class:`PartTimer`) receives the time of each part.
 
         Examples
         --------
@@ -319,9 +371,12 @@ class Encoder:
         >>> Encoder(*tiny_encoder()).forward(np.ones((2, 3), int), np.ones((2, 3), int)).shape
         (2, 8)
         """
-        x = self.hidden_states(ids, mask)
+        x = self.hidden_states(ids, mask, timer)
         batch, length = np.shape(ids)
         m = (np.asarray(mask) != 0).astype(self.dtype)
         pooled = np.einsum("hbl,bl->bh", x.reshape(-1, batch, length), m)
         pooled /= np.maximum(m.sum(axis=1), 1e-9)[:, None]
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        if timer is not None:
+            timer.mark("other")
+        return pooled
