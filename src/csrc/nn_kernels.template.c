@@ -83,16 +83,24 @@ WS_ISA_ATTR static void WS_KNAME(ws_row_softmax)(TYPE *v, int64_t n, const uint8
         sums[l] = 0;
     }
     int64_t j = 0;
-    for (; j + LANES <= n; j += LANES) {
-        for (int l = 0; l < LANES; ++l) {
-            const TYPE s = v[j + l] * scale;
-            const int kept = keep == NULL || keep[j + l];
-            tops[l] = kept && s > tops[l] ? s : tops[l];
+    if (keep == NULL) {
+        for (; j + LANES <= n; j += LANES) {
+            for (int l = 0; l < LANES; ++l) {
+                const TYPE s = v[j + l] * scale;
+                tops[l] = s > tops[l] ? s : tops[l];
+            }
+        }
+    } else {
+        for (; j + LANES <= n; j += LANES) {
+            for (int l = 0; l < LANES; ++l) {
+                const TYPE s = keep[j + l] ? v[j + l] * scale : -INFINITY;
+                tops[l] = s > tops[l] ? s : tops[l];
+            }
         }
     }
     for (; j < n; ++j) {
-        const TYPE s = v[j] * scale;
-        tops[0] = (keep == NULL || keep[j]) && s > tops[0] ? s : tops[0];
+        const TYPE s = keep == NULL || keep[j] ? v[j] * scale : -INFINITY;
+        tops[0] = s > tops[0] ? s : tops[0];
     }
     TYPE top = tops[0];
     for (int l = 1; l < LANES; ++l) {
@@ -102,9 +110,15 @@ WS_ISA_ATTR static void WS_KNAME(ws_row_softmax)(TYPE *v, int64_t n, const uint8
         memset(v, 0, (size_t)n * sizeof(TYPE));
         return;
     }
-    for (j = 0; j < n; ++j) {
-        const TYPE e = WS_TYPED(ws_exp1)(v[j] * scale - top);
-        v[j] = (keep == NULL || keep[j]) ? e : 0;
+    if (keep == NULL) {
+        for (j = 0; j < n; ++j) {
+            v[j] = WS_TYPED(ws_exp1)(v[j] * scale - top);
+        }
+    } else {
+        for (j = 0; j < n; ++j) {
+            const TYPE e = WS_TYPED(ws_exp1)(v[j] * scale - top);
+            v[j] = keep[j] ? e : 0;
+        }
     }
     for (j = 0; j + LANES <= n; j += LANES) {
         for (int l = 0; l < LANES; ++l) {
