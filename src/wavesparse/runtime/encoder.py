@@ -192,14 +192,15 @@ class EncoderLayer:
 
         # C-ordered, so that the softmax's 2-D view of it is no copy.
         scores = np.empty((batch, heads, length, length), x.dtype)
-        np.matmul(per_head(q).transpose(0, 1, 3, 2), per_head(k), out=scores)
-        mark("attention matmul")
-        kernels.masked_softmax(scores.reshape(-1, length), keep, heads * length,
-                               1.0 / np.sqrt(d))
-        mark("softmax")
         context = np.empty((width, batch * length), x.dtype)
-        np.matmul(per_head(v), scores.transpose(0, 1, 3, 2), out=per_head(context))
-        mark("attention matmul")
+        with threads.one_blas_thread():
+            np.matmul(per_head(q).transpose(0, 1, 3, 2), per_head(k), out=scores)
+            mark("attention matmul")
+            kernels.masked_softmax(scores.reshape(-1, length), keep, heads * length,
+                                   1.0 / np.sqrt(d))
+            mark("softmax")
+            np.matmul(per_head(v), scores.transpose(0, 1, 3, 2), out=per_head(context))
+            mark("attention matmul")
         attended = self.attention_out(context)
         mark("linear")
         kernels.add_layer_norm(attended, x, *self.norms[0], self.eps, out=x)
