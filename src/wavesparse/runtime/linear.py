@@ -148,16 +148,14 @@ class Linear:
             y = np.empty((rows, n), self.dtype)
         else:
             y = out
-        if n == 0:
-            pass
-        elif self.layout == "dense":
+        if n and self.layout == "dense":
             np.matmul(self.weight, x, out=y)
             if self.bias is not None or self.act:
                 bias_act(y, self.bias, self.activation)
-        elif self.layout == "csr":
+        elif n and self.layout == "csr":
             data, indices, indptr = self._parts[:3]
             _spmm.csr_spmm(data, indices, indptr, x, y, self.bias, self.act)
-        else:
+        elif n:
             data, indices, indptr, br, bc = self._parts
             _spmm.bsr_spmm(data, indices, indptr, br, bc, x, y, self.bias, self.act)
         if rows != self.out_features:
