@@ -8,8 +8,9 @@ one dtype, 2-D with unit column stride, shapes that fit, keep a uint8 array.
 """
 from libc.stdint cimport int64_t, uint8_t, uintptr_t
 
-from wavesparse._core cimport ws_dense, address_of, check_status
+from wavesparse._core cimport ws_dense, check_status
 from wavesparse._kernels cimport (
+    data_address,
     ws_bias_act_f32, ws_bias_act_f64,
     ws_add_layer_norm_f32, ws_add_layer_norm_f64,
     ws_masked_softmax_f32, ws_masked_softmax_f64,
@@ -20,7 +21,7 @@ import numpy as np
 
 cdef int fill_dense(ws_dense *d, object array) except -1:
     cdef Py_ssize_t item = array.itemsize
-    d.data = <void *>address_of(array)
+    d.data = <void *>data_address(array)
     d.rows = array.shape[0]
     d.cols = array.shape[1]
     d.row_stride = array.strides[0] // item
@@ -32,7 +33,7 @@ def bias_act(y, bias, int act):
     """y[i, j] = act(y[i, j] + bias[i]) in place (bias None: no bias)."""
     cdef ws_dense yd
     fill_dense(&yd, y)
-    cdef uintptr_t pb = 0 if bias is None else address_of(bias)
+    cdef uintptr_t pb = 0 if bias is None else data_address(bias)
     cdef bint single = y.dtype == np.float32
     cdef int status
     with nogil:
@@ -52,8 +53,8 @@ def add_layer_norm(x, r, gamma, beta, double eps, out):
     if r is not None:
         fill_dense(&rd, r)
         rp = &rd
-    cdef uintptr_t pg = address_of(gamma)
-    cdef uintptr_t pb = address_of(beta)
+    cdef uintptr_t pg = data_address(gamma)
+    cdef uintptr_t pb = data_address(beta)
     cdef bint single = x.dtype == np.float32
     cdef int status
     with nogil:
@@ -74,7 +75,7 @@ def masked_softmax(s, int64_t group_rows, keep, double scale):
     cdef uintptr_t pk = 0
     cdef int64_t keep_stride = 0
     if keep is not None:
-        pk = address_of(keep)
+        pk = data_address(keep)
         keep_stride = keep.strides[0]
     cdef bint single = s.dtype == np.float32
     cdef int status

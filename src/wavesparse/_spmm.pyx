@@ -9,8 +9,9 @@ and indices one integer dtype, and nothing is empty.  ``act`` is 0 (none),
 """
 from libc.stdint cimport int32_t, int64_t, uintptr_t
 
-from wavesparse._core cimport ws_dense, address_of, check_status
+from wavesparse._core cimport ws_dense, check_status
 from wavesparse._kernels cimport (
+    data_address,
     ws_epilogue,
     ws_csr_spmm_ep_f32_i32, ws_csr_spmm_ep_f32_i64,
     ws_csr_spmm_ep_f64_i32, ws_csr_spmm_ep_f64_i64,
@@ -23,7 +24,7 @@ import numpy as np
 
 cdef int fill_dense(ws_dense *d, object array) except -1:
     cdef Py_ssize_t item = array.itemsize
-    d.data = <void *>address_of(array)
+    d.data = <void *>data_address(array)
     d.rows = array.shape[0]
     d.cols = array.shape[1]
     d.row_stride = array.strides[0] // item
@@ -32,7 +33,7 @@ cdef int fill_dense(ws_dense *d, object array) except -1:
 
 
 cdef int fill_epilogue(ws_epilogue *ep, object bias, int act) except -1:
-    ep.bias = NULL if bias is None else <const void *>address_of(bias)
+    ep.bias = NULL if bias is None else <const void *>data_address(bias)
     ep.act = act
     return 0
 
@@ -45,9 +46,9 @@ def csr_spmm(data, indices, indptr, x, y, bias=None, int act=0):
     fill_dense(&yd, y)
     fill_epilogue(&ep, bias, act)
     cdef int64_t m = y.shape[0]
-    cdef uintptr_t pd = address_of(data)
-    cdef uintptr_t pi = address_of(indices)
-    cdef uintptr_t pp = address_of(indptr)
+    cdef uintptr_t pd = data_address(data)
+    cdef uintptr_t pi = data_address(indices)
+    cdef uintptr_t pp = data_address(indptr)
     cdef bint single = data.dtype == np.float32
     cdef bint wide = indices.dtype == np.int64
     cdef int status
@@ -76,9 +77,9 @@ def bsr_spmm(data, indices, indptr, Py_ssize_t br, Py_ssize_t bc, x, y, bias=Non
     fill_dense(&yd, y)
     fill_epilogue(&ep, bias, act)
     cdef int64_t block_rows = y.shape[0] // br
-    cdef uintptr_t pd = address_of(data)
-    cdef uintptr_t pi = address_of(indices)
-    cdef uintptr_t pp = address_of(indptr)
+    cdef uintptr_t pd = data_address(data)
+    cdef uintptr_t pi = data_address(indices)
+    cdef uintptr_t pp = data_address(indptr)
     cdef bint single = data.dtype == np.float32
     cdef bint wide = indices.dtype == np.int64
     cdef int status
