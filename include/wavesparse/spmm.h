@@ -8,6 +8,10 @@
  * product is one sparse matrix-vector product over x where it lies.  Rows
  * are split over threads by nonzeros, not by row count.  Y is written, never
  * read: no need to zero it.
+ *
+ * The _ep variants apply an epilogue as they write Y: row i of Y becomes
+ * act(A X[i] + bias[i]) (bias NULL: none), with act one of ws_activation.
+ * The plain functions are the _ep ones without an epilogue.
  */
 #ifndef WAVESPARSE_SPMM_H
 #define WAVESPARSE_SPMM_H
@@ -26,6 +30,19 @@ typedef struct ws_dense {
     int64_t col_stride;
 } ws_dense;
 
+/* What an epilogue applies after the bias. */
+typedef enum ws_activation {
+    WS_ACT_NONE = 0,
+    WS_ACT_RELU = 1,
+    WS_ACT_GELU = 2  /* exact: x * Phi(x) */
+} ws_activation;
+
+/* bias: one value per row of Y, of Y's type, or NULL; act: ws_activation. */
+typedef struct ws_epilogue {
+    const void *bias;
+    int act;
+} ws_epilogue;
+
 #define WS_SPMM_DECLARE(T, TS, I, IS)                                         \
     int ws_csr_spmm_##TS##_##IS(int64_t m, const I *indptr, const I *indices, \
                                 const T *data, const ws_dense *x,             \
@@ -33,7 +50,16 @@ typedef struct ws_dense {
     int ws_bsr_spmm_##TS##_##IS(int64_t block_rows, int64_t br, int64_t bc,   \
                                 const I *indptr, const I *indices,            \
                                 const T *data, const ws_dense *x,             \
-                                ws_dense *y);
+                                ws_dense *y);                                 \
+    int ws_csr_spmm_ep_##TS##_##IS(int64_t m, const I *indptr,                \
+                                   const I *indices, const T *data,           \
+                                   const ws_dense *x, ws_dense *y,            \
+                                   const ws_epilogue *ep);                    \
+    int ws_bsr_spmm_ep_##TS##_##IS(int64_t block_rows, int64_t br,            \
+                                   int64_t bc, const I *indptr,               \
+                                   const I *indices, const T *data,           \
+                                   const ws_dense *x, ws_dense *y,            \
+                                   const ws_epilogue *ep);
 WS_SPMM_DECLARE(float, f32, int32_t, i32)
 WS_SPMM_DECLARE(float, f32, int64_t, i64)
 WS_SPMM_DECLARE(double, f64, int32_t, i32)

@@ -5,6 +5,9 @@
 #include "templating.h"
 #define WS_SPLIT_(I) ws_split_##I
 #define WS_SPLIT(I) WS_SPLIT_(I)
+#define WS_TYPED_(name, s) name##_##s
+#define WS_TYPED_2(name, s) WS_TYPED_(name, s)
+#define WS_TYPED(name) WS_TYPED_2(name, SUFFIX)
 
 /* PANEL sums of one row of Y, in registers: PANEL / LANES vectors. */
 #define WS_LANES (32 / (int)sizeof(TYPE))
@@ -62,9 +65,15 @@ static void WS_NAME(ws_pack)(const TYPE *x, int64_t ldx, int64_t csx,
  */
 static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
                             int64_t bc, const IDX *indptr, const IDX *indices,
-                            const TYPE *data, const ws_dense *x, ws_dense *y) {
+                            const TYPE *data, const ws_dense *x, ws_dense *y,
+                            const ws_epilogue *ep) {
     if (block_rows < 1 || br < 1 || bc < 1 || x->cols != y->cols ||
         y->rows != block_rows * br) {
+        return WS_ERR_ARGUMENT;
+    }
+    const TYPE *bias = ep ? (const TYPE *)ep->bias : NULL;
+    const int act = ep ? ep->act : WS_ACT_NONE;
+    if (act != WS_ACT_NONE && act != WS_ACT_RELU && act != WS_ACT_GELU) {
         return WS_ERR_ARGUMENT;
     }
     const int64_t n = x->cols, k = x->rows;
@@ -105,12 +114,14 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
                         WS_KERNEL(ws_csr_panel)(first[t], first[t + 1], indptr,
                                                 indices, data, panel,
                                                 yd + j0 * y->col_stride,
-                                                y->row_stride, y->col_stride, w);
+                                                y->row_stride, y->col_stride, w,
+                                                bias, act);
                     } else {
                         WS_KERNEL(ws_bsr_panel)(first[t], first[t + 1], br, bc,
                                                 indptr, indices, data, panel,
                                                 yd + j0 * y->col_stride,
-                                                y->row_stride, y->col_stride, w);
+                                                y->row_stride, y->col_stride, w,
+                                                bias, act);
                     }
                 }
 #pragma omp barrier
@@ -124,12 +135,12 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
                         WS_KERNEL(ws_csr_column)(first[t], first[t + 1], indptr,
                                                  indices, data, xj,
                                                  x->row_stride, yj,
-                                                 y->row_stride);
+                                                 y->row_stride, bias, act);
                     } else {
                         WS_KERNEL(ws_bsr_column)(first[t], first[t + 1], br, bc,
                                                  indptr, indices, data, xj,
                                                  x->row_stride, yj,
-                                                 y->row_stride);
+                                                 y->row_stride, bias, act);
                     }
                 }
             }
@@ -141,13 +152,28 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
 
 int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
                          const TYPE *data, const ws_dense *x, ws_dense *y) {
-    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, y);
+    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, y, NULL);
 }
 
 int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
                          const IDX *indptr, const IDX *indices,
                          const TYPE *data, const ws_dense *x, ws_dense *y) {
-    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x, y);
+    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x, y,
+                            NULL);
+}
+
+int WS_NAME(ws_csr_spmm_ep)(int64_t m, const IDX *indptr, const IDX *indices,
+                            const TYPE *data, const ws_dense *x, ws_dense *y,
+                            const ws_epilogue *ep) {
+    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, y, ep);
+}
+
+int WS_NAME(ws_bsr_spmm_ep)(int64_t block_rows, int64_t br, int64_t bc,
+                            const IDX *indptr, const IDX *indices,
+                            const TYPE *data, const ws_dense *x, ws_dense *y,
+                            const ws_epilogue *ep) {
+    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x, y,
+                            ep);
 }
 
 #undef WS_NAME
@@ -155,6 +181,9 @@ int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
 #undef WS_CAT3
 #undef WS_SPLIT
 #undef WS_SPLIT_
+#undef WS_TYPED
+#undef WS_TYPED_2
+#undef WS_TYPED_
 #undef WS_LANES
 #undef WS_STORE_PANEL
 #undef WS_KERNEL

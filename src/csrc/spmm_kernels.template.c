@@ -15,14 +15,44 @@ WS_ISA_ATTR static inline void WS_KNAME(ws_axpy_panel)(WS_NAME(ws_vec) * acc, TY
 }
 
 /*
- * Writes the first w of a row's PANEL sums, ycs apart (1 for row-major Y).
- * A macro, not a function: acc must not have its address taken inside the
- * loop, or it leaves the registers for the stack.
+ * The epilogue of one output value, and of a row's PANEL sums in place:
+ * act(s + b).  Branches on act outside the loops, which then vectorise.
  */
-#define WS_STORE_PANEL(acc, yi, w, ycs)                         \
+WS_ISA_ATTR static inline TYPE WS_KNAME(ws_finish1)(TYPE s, TYPE b, int act) {
+    s += b;
+    if (act == WS_ACT_GELU) {
+        return WS_TYPED(ws_gelu)(s);
+    }
+    return act == WS_ACT_RELU ? WS_TYPED(ws_relu)(s) : s;
+}
+
+WS_ISA_ATTR static inline void WS_KNAME(ws_finish)(TYPE *v, TYPE b, int act) {
+    if (act == WS_ACT_GELU) {
+        for (int j = 0; j < PANEL; ++j) {
+            v[j] = WS_TYPED(ws_gelu)(v[j] + b);
+        }
+    } else if (act == WS_ACT_RELU) {
+        for (int j = 0; j < PANEL; ++j) {
+            v[j] = WS_TYPED(ws_relu)(v[j] + b);
+        }
+    } else if (b != 0) {
+        for (int j = 0; j < PANEL; ++j) {
+            v[j] += b;
+        }
+    }
+}
+
+/*
+ * Writes the first w of a row's PANEL sums, ycs apart (1 for row-major Y),
+ * after the epilogue act(sum + b).  A macro, not a function: acc must not
+ * have its address taken inside the loop, or it leaves the registers for the
+ * stack.
+ */
+#define WS_STORE_PANEL(acc, yi, w, ycs, b, act)                 \
     do {                                                        \
         TYPE sums_[PANEL];                                      \
         memcpy(sums_, (acc), sizeof(sums_));                    \
+        WS_KNAME(ws_finish)(sums_, (b), (act));                 \
         if ((ycs) == 1) {                                       \
             memcpy((yi), sums_, (size_t)(w) * sizeof(TYPE));    \
         } else {                                                \
@@ -41,7 +71,8 @@ WS_ISA_ATTR
 static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
                                   const IDX *indices, const TYPE *data,
                                   const TYPE *panel, TYPE *y, int64_t ldy,
-                                  int64_t ycs, int64_t w) {
+                                  int64_t ycs, int64_t w, const TYPE *bias,
+                                  int act) {
     for (int64_t i = r0; i < r1; ++i) {
         WS_NAME(ws_vec) acc[WS_VECS];
         for (int v = 0; v < WS_VECS; ++v) {
@@ -51,7 +82,7 @@ static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
             WS_KNAME(ws_axpy_panel)(acc, data[p],
                                    panel + (int64_t)indices[p] * PANEL);
         }
-        WS_STORE_PANEL(acc, y + i * ldy, w, ycs);
+        WS_STORE_PANEL(acc, y + i * ldy, w, ycs, bias ? bias[i] : 0, act);
     }
 }
 
@@ -64,7 +95,7 @@ WS_ISA_ATTR WS_SCALAR
 static void WS_KNAME(ws_csr_column)(int64_t r0, int64_t r1, const IDX *indptr,
                                    const IDX *indices, const TYPE *data,
                                    const TYPE *x, int64_t incx, TYPE *y,
-                                   int64_t incy) {
+                                   int64_t incy, const TYPE *bias, int act) {
     for (int64_t i = r0; i < r1; ++i) {
         const int64_t p0 = (int64_t)indptr[i], p1 = (int64_t)indptr[i + 1];
         TYPE s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -78,7 +109,8 @@ static void WS_KNAME(ws_csr_column)(int64_t r0, int64_t r1, const IDX *indptr,
         for (; p < p1; ++p) {
             s0 += data[p] * x[(int64_t)indices[p] * incx];
         }
-        y[i * incy] = (s0 + s1) + (s2 + s3);
+        y[i * incy] = WS_KNAME(ws_finish1)((s0 + s1) + (s2 + s3),
+                                            bias ? bias[i] : 0, act);
     }
 }
 
@@ -92,7 +124,8 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
                                   int64_t bc, const IDX *indptr,
                                   const IDX *indices, const TYPE *data,
                                   const TYPE *panel, TYPE *y, int64_t ldy,
-                                  int64_t ycs, int64_t w) {
+                                  int64_t ycs, int64_t w, const TYPE *bias,
+                                  int act) {
     typedef WS_NAME(ws_vec) vec;
     for (int64_t b = b0; b < b1; ++b) {
         int64_t r = 0;
@@ -122,8 +155,10 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
                     }
                 }
             }
-            WS_STORE_PANEL(acc0, y + (b * br + r) * ldy, w, ycs);
-            WS_STORE_PANEL(acc1, y + (b * br + r + 1) * ldy, w, ycs);
+            WS_STORE_PANEL(acc0, y + (b * br + r) * ldy, w, ycs,
+                           bias ? bias[b * br + r] : 0, act);
+            WS_STORE_PANEL(acc1, y + (b * br + r + 1) * ldy, w, ycs,
+                           bias ? bias[b * br + r + 1] : 0, act);
         }
         for (; r < br; ++r) {
             vec acc[WS_VECS];
@@ -138,7 +173,8 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
                     WS_KNAME(ws_axpy_panel)(acc, a[c], xb + c * PANEL);
                 }
             }
-            WS_STORE_PANEL(acc, y + (b * br + r) * ldy, w, ycs);
+            WS_STORE_PANEL(acc, y + (b * br + r) * ldy, w, ycs,
+                           bias ? bias[b * br + r] : 0, act);
         }
     }
 }
@@ -152,7 +188,7 @@ static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
                                     int64_t bc, const IDX *indptr,
                                     const IDX *indices, const TYPE *data,
                                     const TYPE *x, int64_t incx, TYPE *y,
-                                    int64_t incy) {
+                                    int64_t incy, const TYPE *bias, int act) {
     enum { ROWS = 32 };
     for (int64_t b = b0; b < b1; ++b) {
         for (int64_t r0 = 0; r0 < br; r0 += ROWS) {
@@ -172,7 +208,8 @@ static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
                 }
             }
             for (int64_t r = 0; r < rows; ++r) {
-                y[(b * br + r0 + r) * incy] = sums[r];
+                const int64_t row = b * br + r0 + r;
+                y[row * incy] = WS_KNAME(ws_finish1)(sums[r], bias ? bias[row] : 0, act);
             }
         }
     }

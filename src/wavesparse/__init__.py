@@ -12,6 +12,7 @@ Examples
 3
 """
 
+from wavesparse import _openmp  # noqa: F401  (first: OpenMP's wait policy, see there)
 from wavesparse import formats, io, opencl, ops, pruning
 from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable

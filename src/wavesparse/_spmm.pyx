@@ -1,18 +1,22 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""CSR and BSR times dense on the CPU (C in spmm.c).
+"""CSR and BSR times dense on the CPU (C in spmm.c), with an optional
+epilogue (bias + activation) applied as the output is written.
 
-The Python layer (wavesparse.ops.spmm) has checked shapes and dtypes: the
-sparse parts, x and y share one float dtype, indptr and indices one integer
-dtype, and nothing is empty.
+The Python layer (wavesparse.ops.spmm, wavesparse.runtime) has checked shapes
+and dtypes: the sparse parts, x, y and bias share one float dtype, indptr
+and indices one integer dtype, and nothing is empty.  ``act`` is 0 (none),
+1 (ReLU) or 2 (exact GELU).
 """
 from libc.stdint cimport int32_t, int64_t, uintptr_t
 
-from wavesparse._core cimport (
-    ws_dense, address_of, check_status,
-    ws_csr_spmm_f32_i32, ws_csr_spmm_f32_i64,
-    ws_csr_spmm_f64_i32, ws_csr_spmm_f64_i64,
-    ws_bsr_spmm_f32_i32, ws_bsr_spmm_f32_i64,
-    ws_bsr_spmm_f64_i32, ws_bsr_spmm_f64_i64,
+from wavesparse._core cimport ws_dense, check_status
+from wavesparse._kernels cimport (
+    data_address,
+    ws_epilogue,
+    ws_csr_spmm_ep_f32_i32, ws_csr_spmm_ep_f32_i64,
+    ws_csr_spmm_ep_f64_i32, ws_csr_spmm_ep_f64_i64,
+    ws_bsr_spmm_ep_f32_i32, ws_bsr_spmm_ep_f32_i64,
+    ws_bsr_spmm_ep_f64_i32, ws_bsr_spmm_ep_f64_i64,
 )
 
 import numpy as np
@@ -20,7 +24,7 @@ import numpy as np
 
 cdef int fill_dense(ws_dense *d, object array) except -1:
     cdef Py_ssize_t item = array.itemsize
-    d.data = <void *>address_of(array)
+    d.data = <void *>data_address(array)
     d.rows = array.shape[0]
     d.cols = array.shape[1]
     d.row_stride = array.strides[0] // item
@@ -28,57 +32,68 @@ cdef int fill_dense(ws_dense *d, object array) except -1:
     return 0
 
 
-def csr_spmm(data, indices, indptr, x, y):
-    """y[:] = A @ x for A = (data, indices, indptr) with y.shape[0] rows."""
+cdef int fill_epilogue(ws_epilogue *ep, object bias, int act) except -1:
+    ep.bias = NULL if bias is None else <const void *>data_address(bias)
+    ep.act = act
+    return 0
+
+
+def csr_spmm(data, indices, indptr, x, y, bias=None, int act=0):
+    """y[:] = act(A @ x + bias[:, None]) for A = (data, indices, indptr)."""
     cdef ws_dense xd, yd
+    cdef ws_epilogue ep
     fill_dense(&xd, x)
     fill_dense(&yd, y)
+    fill_epilogue(&ep, bias, act)
     cdef int64_t m = y.shape[0]
-    cdef uintptr_t pd = address_of(data)
-    cdef uintptr_t pi = address_of(indices)
-    cdef uintptr_t pp = address_of(indptr)
+    cdef uintptr_t pd = data_address(data)
+    cdef uintptr_t pi = data_address(indices)
+    cdef uintptr_t pp = data_address(indptr)
     cdef bint single = data.dtype == np.float32
     cdef bint wide = indices.dtype == np.int64
     cdef int status
     with nogil:
         if single and not wide:
-            status = ws_csr_spmm_f32_i32(m, <int32_t *>pp, <int32_t *>pi,
-                                         <float *>pd, &xd, &yd)
+            status = ws_csr_spmm_ep_f32_i32(m, <int32_t *>pp, <int32_t *>pi,
+                                            <float *>pd, &xd, &yd, &ep)
         elif single:
-            status = ws_csr_spmm_f32_i64(m, <int64_t *>pp, <int64_t *>pi,
-                                         <float *>pd, &xd, &yd)
+            status = ws_csr_spmm_ep_f32_i64(m, <int64_t *>pp, <int64_t *>pi,
+                                            <float *>pd, &xd, &yd, &ep)
         elif not wide:
-            status = ws_csr_spmm_f64_i32(m, <int32_t *>pp, <int32_t *>pi,
-                                         <double *>pd, &xd, &yd)
+            status = ws_csr_spmm_ep_f64_i32(m, <int32_t *>pp, <int32_t *>pi,
+                                            <double *>pd, &xd, &yd, &ep)
         else:
-            status = ws_csr_spmm_f64_i64(m, <int64_t *>pp, <int64_t *>pi,
-                                         <double *>pd, &xd, &yd)
+            status = ws_csr_spmm_ep_f64_i64(m, <int64_t *>pp, <int64_t *>pi,
+                                            <double *>pd, &xd, &yd, &ep)
     check_status(status, "A")
 
 
-def bsr_spmm(data, indices, indptr, Py_ssize_t br, Py_ssize_t bc, x, y):
-    """y[:] = A @ x for A = (data (nnzb, br, bc), indices, indptr)."""
+def bsr_spmm(data, indices, indptr, Py_ssize_t br, Py_ssize_t bc, x, y, bias=None,
+             int act=0):
+    """y[:] = act(A @ x + bias[:, None]) for A = (data (nnzb, br, bc), indices, indptr)."""
     cdef ws_dense xd, yd
+    cdef ws_epilogue ep
     fill_dense(&xd, x)
     fill_dense(&yd, y)
+    fill_epilogue(&ep, bias, act)
     cdef int64_t block_rows = y.shape[0] // br
-    cdef uintptr_t pd = address_of(data)
-    cdef uintptr_t pi = address_of(indices)
-    cdef uintptr_t pp = address_of(indptr)
+    cdef uintptr_t pd = data_address(data)
+    cdef uintptr_t pi = data_address(indices)
+    cdef uintptr_t pp = data_address(indptr)
     cdef bint single = data.dtype == np.float32
     cdef bint wide = indices.dtype == np.int64
     cdef int status
     with nogil:
         if single and not wide:
-            status = ws_bsr_spmm_f32_i32(block_rows, br, bc, <int32_t *>pp,
-                                         <int32_t *>pi, <float *>pd, &xd, &yd)
+            status = ws_bsr_spmm_ep_f32_i32(block_rows, br, bc, <int32_t *>pp,
+                                            <int32_t *>pi, <float *>pd, &xd, &yd, &ep)
         elif single:
-            status = ws_bsr_spmm_f32_i64(block_rows, br, bc, <int64_t *>pp,
-                                         <int64_t *>pi, <float *>pd, &xd, &yd)
+            status = ws_bsr_spmm_ep_f32_i64(block_rows, br, bc, <int64_t *>pp,
+                                            <int64_t *>pi, <float *>pd, &xd, &yd, &ep)
         elif not wide:
-            status = ws_bsr_spmm_f64_i32(block_rows, br, bc, <int32_t *>pp,
-                                         <int32_t *>pi, <double *>pd, &xd, &yd)
+            status = ws_bsr_spmm_ep_f64_i32(block_rows, br, bc, <int32_t *>pp,
+                                            <int32_t *>pi, <double *>pd, &xd, &yd, &ep)
         else:
-            status = ws_bsr_spmm_f64_i64(block_rows, br, bc, <int64_t *>pp,
-                                         <int64_t *>pi, <double *>pd, &xd, &yd)
+            status = ws_bsr_spmm_ep_f64_i64(block_rows, br, bc, <int64_t *>pp,
+                                            <int64_t *>pi, <double *>pd, &xd, &yd, &ep)
     check_status(status, "A")

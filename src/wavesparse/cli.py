@@ -744,6 +744,12 @@ def build_parser():
                                    "does the same in its folder.")
     p.add_argument("dir", metavar="DIR", help="folder to clean")
     p.set_defaults(run=_clean)
+
+    # wavesparse run: the runtime's own command (wavesparse.runtime.command).
+    from wavesparse.runtime import command as run_command
+    p = sub.add_parser("run", help="run a pruned checkpoint (encoder or MLP): throughput, latency")
+    run_command.add_arguments(p)
+    p.set_defaults(run=run_command.run)
     return parser
 
 

@@ -1,11 +1,11 @@
 """all-MiniLM-L6-v2 in numpy, scored on human-rated similarity.
 
-The encoder is the BERT forward pass written out (embeddings, 6 layers of
-self-attention and exact-GELU feed-forward with post-LayerNorm), then mean
+The encoder is :class:`wavesparse.runtime.Encoder` (embeddings, 6 layers of
+self-attention and exact-GELU feed-forward with post-LayerNorm, then mean
 pooling over the real tokens and L2 normalisation, as sentence-transformers
-does.  Weights come from any checkpoint file (the package's own, or what
-``wavesparse prune`` writes); the tokenizer is the ``tokenizers`` package
-reading the model's ``tokenizer.json``.
+does), over the model's ``config.json``.  Weights come from any checkpoint
+file (the package's own, or what ``wavesparse prune`` writes); the tokenizer
+is the ``tokenizers`` package reading the model's ``tokenizer.json``.
 
 Scores (higher is better), from the files gensim ships in
 ``gensim/test/test_data/`` (read as files; gensim is not imported):
@@ -31,6 +31,8 @@ import os
 import numpy as np
 
 from wavesparse import io
+from wavesparse.runtime import Encoder as RuntimeEncoder
+from wavesparse.runtime.reference import gelu
 
 __all__ = ["model_dir", "checkpoint_path", "data_dir", "Encoder", "gelu", "scores",
            "ENCODER_LINEAR"]
@@ -91,25 +93,16 @@ def data_dir():
     return os.path.join(_package_dir("gensim", "the similarity data"), "test", "test_data")
 
 
-def gelu(x):
-    """The exact GELU, x * Phi(x)."""
-    from scipy.special import erf
-    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
-
-
-def _layer_norm(x, weight, bias, eps):
-    mean = x.mean(axis=-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * weight + bias
-
-
 class Encoder:
-    """Sentence embeddings from a MiniLM checkpoint, computed in numpy.
+    """Sentence embeddings from a MiniLM checkpoint: text in, vectors out.
+
+    Tokenizes, then runs :class:`wavesparse.runtime.Encoder` (``model``).
 
     Parameters
     ----------
-    weights : dict of str to ndarray, optional
-        The model's tensors (dense); by default those of the package's file.
+    weights : dict, optional
+        The model's tensors (ndarrays, or CSR/BSR arrays that the runtime
+        keeps in their layout); by default those of the package's file.
 
     Examples
     --------
@@ -133,12 +126,16 @@ class Encoder:
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         if weights is None:
             weights = io.load(checkpoint_path(), dense=True)
-        self.w = {k: np.asarray(v, dtype=np.float32) if np.asarray(v).dtype.kind == "f"
-                  else np.asarray(v) for k, v in weights.items()}
+        self.w = weights
+        self.model = RuntimeEncoder(weights, self.config)
 
     @classmethod
     def from_checkpoint(cls, path):
         """An encoder over the tensors of a checkpoint file (dense or sparse).
+
+        The tensors are expanded to dense ones, so the scores of a file equal
+        those of the same weights in memory; give ``io.load(path)`` to the
+        constructor to run sparse layers as stored.
 
         Examples
         --------
@@ -150,44 +147,6 @@ class Encoder:
         6
         """
         return cls(io.load(path, dense=True))
-
-    def _forward(self, ids, mask):
-        w, cfg = self.w, self.config
-        eps, heads = cfg["layer_norm_eps"], cfg["num_attention_heads"]
-        batch, length = ids.shape
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][:length]
-             + w["embeddings.token_type_embeddings.weight"][0])
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
-        hidden = x.shape[-1]
-        d = hidden // heads
-        blocked = (1.0 - mask[:, None, None, :].astype(np.float32)) * np.float32(-1e9)
-        for i in range(cfg["num_hidden_layers"]):
-            p = "encoder.layer.%d." % i
-
-            def linear(t, name):
-                return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-
-            def split(t):
-                return t.reshape(batch, length, heads, d).transpose(0, 2, 1, 3)
-
-            q = split(linear(x, "attention.self.query"))
-            k = split(linear(x, "attention.self.key"))
-            v = split(linear(x, "attention.self.value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(d)) + blocked
-            scores -= scores.max(axis=-1, keepdims=True)
-            probs = np.exp(scores)
-            probs /= probs.sum(axis=-1, keepdims=True)
-            context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
-            x = _layer_norm(x + linear(context, "attention.output.dense"),
-                            w[p + "attention.output.LayerNorm.weight"],
-                            w[p + "attention.output.LayerNorm.bias"], eps)
-            h = gelu(linear(x, "intermediate.dense"))
-            x = _layer_norm(x + linear(h, "output.dense"), w[p + "output.LayerNorm.weight"],
-                            w[p + "output.LayerNorm.bias"], eps)
-        m = mask[:, :, None].astype(np.float32)
-        pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def encode(self, texts, batch_size=64):
         """Unit-length embeddings, one row per text, in the order given.
@@ -208,7 +167,7 @@ class Encoder:
             encoded = self.tokenizer.encode_batch([texts[i] for i in chunk])
             ids = np.array([e.ids for e in encoded], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            out[chunk] = self._forward(ids, mask)
+            out[chunk] = self.model.forward(ids, mask)
         return out
 
 

@@ -1,0 +1,67 @@
+# Declarations of the products with epilogues (spmm.h) and of the per-token
+# kernels (nn.h), apart from _core.pxd so that either file changes alone.
+from cpython.buffer cimport PyBUF_STRIDES, PyBuffer_Release, PyObject_GetBuffer
+from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
+
+from wavesparse._core cimport ws_dense
+
+
+cdef inline uintptr_t data_address(object array) except? 0:
+    """The address of an ndarray's first element, through the buffer protocol
+    (a fifth of the time of ``__array_interface__``, which builds a dict: it
+    matters for the many small products of a batch-1 forward)."""
+    cdef Py_buffer view
+    PyObject_GetBuffer(array, &view, PyBUF_STRIDES)
+    cdef uintptr_t address = <uintptr_t>view.buf
+    PyBuffer_Release(&view)
+    return address
+
+
+cdef extern from "wavesparse/spmm.h" nogil:
+    int WS_ACT_NONE
+    int WS_ACT_RELU
+    int WS_ACT_GELU
+    ctypedef struct ws_epilogue:
+        const void *bias
+        int act
+    int ws_csr_spmm_ep_f32_i32(int64_t m, const int32_t *indptr, const int32_t *indices,
+                               const float *data, const ws_dense *x, ws_dense *y,
+                               const ws_epilogue *ep)
+    int ws_csr_spmm_ep_f32_i64(int64_t m, const int64_t *indptr, const int64_t *indices,
+                               const float *data, const ws_dense *x, ws_dense *y,
+                               const ws_epilogue *ep)
+    int ws_csr_spmm_ep_f64_i32(int64_t m, const int32_t *indptr, const int32_t *indices,
+                               const double *data, const ws_dense *x, ws_dense *y,
+                               const ws_epilogue *ep)
+    int ws_csr_spmm_ep_f64_i64(int64_t m, const int64_t *indptr, const int64_t *indices,
+                               const double *data, const ws_dense *x, ws_dense *y,
+                               const ws_epilogue *ep)
+    int ws_bsr_spmm_ep_f32_i32(int64_t block_rows, int64_t br, int64_t bc,
+                               const int32_t *indptr, const int32_t *indices,
+                               const float *data, const ws_dense *x, ws_dense *y,
+                               const ws_epilogue *ep)
+    int ws_bsr_spmm_ep_f32_i64(int64_t block_rows, int64_t br, int64_t bc,
+                               const int64_t *indptr, const int64_t *indices,
+                               const float *data, const ws_dense *x, ws_dense *y,
+                               const ws_epilogue *ep)
+    int ws_bsr_spmm_ep_f64_i32(int64_t block_rows, int64_t br, int64_t bc,
+                               const int32_t *indptr, const int32_t *indices,
+                               const double *data, const ws_dense *x, ws_dense *y,
+                               const ws_epilogue *ep)
+    int ws_bsr_spmm_ep_f64_i64(int64_t block_rows, int64_t br, int64_t bc,
+                               const int64_t *indptr, const int64_t *indices,
+                               const double *data, const ws_dense *x, ws_dense *y,
+                               const ws_epilogue *ep)
+
+
+cdef extern from "wavesparse/nn.h" nogil:
+    int ws_bias_act_f32(ws_dense *y, const float *bias, int act)
+    int ws_bias_act_f64(ws_dense *y, const double *bias, int act)
+    int ws_add_layer_norm_f32(const ws_dense *x, const ws_dense *r, const float *gamma,
+                              const float *beta, double eps, ws_dense *out)
+    int ws_add_layer_norm_f64(const ws_dense *x, const ws_dense *r, const double *gamma,
+                              const double *beta, double eps, ws_dense *out)
+    int ws_masked_softmax_f32(ws_dense *s, int64_t group_rows, const uint8_t *keep,
+                              int64_t keep_stride, double scale)
+    int ws_masked_softmax_f64(ws_dense *s, int64_t group_rows, const uint8_t *keep,
+                              int64_t keep_stride, double scale)
