@@ -8,24 +8,7 @@
 #include <omp.h>
 #endif
 
-/*
- * The panel kernels are compiled for the x86-64 baseline and for AVX2 with
- * FMA, and the CPU's features choose at run time: the wheel stays portable
- * and needs no -march=native.
- */
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#define WS_NM_HAVE_AVX2 1
-static int ws_nm_avx2_fma(void) {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return known;
-}
-#else
-#define WS_NM_HAVE_AVX2 0
-#endif
+#include "cpu_features.h"
 
 #define TYPE float
 #define SUFFIX f32

@@ -2,21 +2,19 @@
  * One type's N:M product, included by nm.c with TYPE, SUFFIX and PANEL (the
  * columns of one row of Y held in registers at once).
  */
-#define WS_NM_CAT2(a, b) a##_##b
-#define WS_NM_CAT(a, b) WS_NM_CAT2(a, b)
-#define WS_NM_NAME(name) WS_NM_CAT(name, SUFFIX)
+#include "templating.h"
 
 /* The panel kernel for the baseline (16-byte vectors), and for AVX2 + FMA
  * (32-byte vectors) where the compiler can; the CPU chooses at run time. */
-#define WS_NM_KNAME(name) WS_NM_CAT(WS_NM_NAME(name), base)
+#define WS_NM_KNAME(name) WS_CAT(WS_NAME(name), base)
 #define WS_NM_ISA_ATTR
 #define WS_NM_VBYTES 16
 #include "nm_kernel.template.c"
 #undef WS_NM_KNAME
 #undef WS_NM_ISA_ATTR
 #undef WS_NM_VBYTES
-#if WS_NM_HAVE_AVX2
-#define WS_NM_KNAME(name) WS_NM_CAT(WS_NM_NAME(name), avx2)
+#if WS_HAVE_AVX2_CLONE
+#define WS_NM_KNAME(name) WS_CAT(WS_NAME(name), avx2)
 #define WS_NM_ISA_ATTR __attribute__((target("avx2,fma")))
 #define WS_NM_VBYTES 32
 #include "nm_kernel.template.c"
@@ -24,14 +22,14 @@
 #undef WS_NM_ISA_ATTR
 #undef WS_NM_VBYTES
 #define WS_NM_PANEL_KERNEL \
-    (ws_nm_avx2_fma() ? WS_NM_CAT(WS_NM_NAME(ws_nm_panel), avx2) \
-                      : WS_NM_CAT(WS_NM_NAME(ws_nm_panel), base))
+    (ws_cpu_has_avx2_fma() ? WS_CAT(WS_NAME(ws_nm_panel), avx2) \
+                      : WS_CAT(WS_NAME(ws_nm_panel), base))
 #else
-#define WS_NM_PANEL_KERNEL WS_NM_CAT(WS_NM_NAME(ws_nm_panel), base)
+#define WS_NM_PANEL_KERNEL WS_CAT(WS_NAME(ws_nm_panel), base)
 #endif
 
 /* Row i of Y for one column of X: a dot product over the kept entries. */
-static TYPE WS_NM_NAME(ws_nm_dot)(int64_t kept, int64_t full, int64_t n,
+static TYPE WS_NAME(ws_nm_dot)(int64_t kept, int64_t full, int64_t n,
                                   int64_t m, int64_t cols, const TYPE *v,
                                   const uint8_t *p, const TYPE *x,
                                   int64_t ldx) {
@@ -52,7 +50,7 @@ static TYPE WS_NM_NAME(ws_nm_dot)(int64_t kept, int64_t full, int64_t n,
  * apart, zero past w).  Rows of X a power of two apart share a few cache
  * sets; packed, the panel stays in L2 for every row of A.
  */
-static void WS_NM_NAME(ws_nm_pack)(const TYPE *x, int64_t ldx, int64_t r0,
+static void WS_NAME(ws_nm_pack)(const TYPE *x, int64_t ldx, int64_t r0,
                                    int64_t r1, int64_t j0, int64_t w,
                                    TYPE *panel) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -63,7 +61,7 @@ static void WS_NM_NAME(ws_nm_pack)(const TYPE *x, int64_t ldx, int64_t r0,
     }
 }
 
-int WS_NM_NAME(ws_nm_spmm)(int64_t rows, int64_t cols, int64_t n, int64_t m,
+int WS_NAME(ws_nm_spmm)(int64_t rows, int64_t cols, int64_t n, int64_t m,
                            const TYPE *values, const uint8_t *positions,
                            const TYPE *x, int64_t ldx, int64_t nx, TYPE *y,
                            int64_t ldy) {
@@ -76,7 +74,7 @@ int WS_NM_NAME(ws_nm_spmm)(int64_t rows, int64_t cols, int64_t n, int64_t m,
     if (nx == 1) {
 #pragma omp parallel for num_threads(threads) schedule(static)
         for (int64_t i = 0; i < rows; ++i) {
-            y[i * ldy] = WS_NM_NAME(ws_nm_dot)(kept, full, n, m, cols, values + i * kept,
+            y[i * ldy] = WS_NAME(ws_nm_dot)(kept, full, n, m, cols, values + i * kept,
                                                positions + i * kept, x, ldx);
         }
         return WS_OK;
@@ -98,7 +96,7 @@ int WS_NM_NAME(ws_nm_spmm)(int64_t rows, int64_t cols, int64_t n, int64_t m,
         TYPE out[PANEL];
         for (int64_t j0 = 0; j0 < nx; j0 += PANEL) {
             const int64_t w = nx - j0 < PANEL ? nx - j0 : PANEL;
-            WS_NM_NAME(ws_nm_pack)(x, ldx, cols * t0 / used, cols * (t0 + 1) / used, j0, w,
+            WS_NAME(ws_nm_pack)(x, ldx, cols * t0 / used, cols * (t0 + 1) / used, j0, w,
                                    panel);
 #pragma omp barrier
 #pragma omp for schedule(static)
@@ -116,7 +114,4 @@ int WS_NM_NAME(ws_nm_spmm)(int64_t rows, int64_t cols, int64_t n, int64_t m,
     return WS_OK;
 }
 
-#undef WS_NM_CAT2
-#undef WS_NM_CAT
-#undef WS_NM_NAME
 #undef WS_NM_PANEL_KERNEL

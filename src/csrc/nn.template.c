@@ -3,43 +3,39 @@
  * are compiled for the baseline and for AVX2 + FMA (nn_kernels.template.c);
  * the functions below split the work over threads.
  */
-#define WS_NCAT_(a, b) a##_##b
-#define WS_NCAT(a, b) WS_NCAT_(a, b)
-#define WS_TYPED(name) WS_NCAT(name, SUFFIX)
-#define WS_NKCAT_(a, b, c) a##_##b##_##c
-#define WS_NKCAT(a, b, c) WS_NKCAT_(a, b, c)
+#include "templating.h"
 
 #define WS_ISA_ATTR
-#define WS_KNAME(name) WS_NKCAT(name, SUFFIX, base)
+#define WS_KNAME(name) WS_CAT(WS_NAME(name), base)
 #include "nn_kernels.template.c"
 #undef WS_ISA_ATTR
 #undef WS_KNAME
 #if WS_HAVE_AVX2_CLONE
 #define WS_ISA_ATTR __attribute__((target("avx2,fma")))
-#define WS_KNAME(name) WS_NKCAT(name, SUFFIX, avx2)
+#define WS_KNAME(name) WS_CAT(WS_NAME(name), avx2)
 #include "nn_kernels.template.c"
 #undef WS_ISA_ATTR
 #undef WS_KNAME
 #define WS_KERNEL(name) \
-    (ws_cpu_has_avx2_fma() ? WS_NKCAT(name, SUFFIX, avx2) : WS_NKCAT(name, SUFFIX, base))
+    (ws_cpu_has_avx2_fma() ? WS_CAT(WS_NAME(name), avx2) : WS_CAT(WS_NAME(name), base))
 #else
-#define WS_KERNEL(name) WS_NKCAT(name, SUFFIX, base)
+#define WS_KERNEL(name) WS_CAT(WS_NAME(name), base)
 #endif
 
 /* The threads for `work` elements, at most `parts` (one part each at least). */
-static int WS_TYPED(ws_nn_threads)(int64_t work, int64_t parts) {
+static int WS_NAME(ws_nn_threads)(int64_t work, int64_t parts) {
     int threads = ws_threads_for(work);
     return parts < threads ? (int)parts : threads;
 }
 
-int WS_TYPED(ws_bias_act)(ws_dense *y, const TYPE *bias, int act) {
+int WS_NAME(ws_bias_act)(ws_dense *y, const TYPE *bias, int act) {
     if (y->col_stride != 1 || y->rows < 0 || y->cols < 0 ||
         (act != WS_ACT_NONE && act != WS_ACT_RELU && act != WS_ACT_GELU)) {
         return WS_ERR_ARGUMENT;
     }
     const int64_t rows = y->rows, cols = y->cols, ld = y->row_stride;
     TYPE *yd = (TYPE *)y->data;
-    const int threads = WS_TYPED(ws_nn_threads)(rows * cols * (act == WS_ACT_GELU ? 8 : 1),
+    const int threads = WS_NAME(ws_nn_threads)(rows * cols * (act == WS_ACT_GELU ? 8 : 1),
                                                 rows);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t i = 0; i < rows; ++i) {
@@ -48,7 +44,7 @@ int WS_TYPED(ws_bias_act)(ws_dense *y, const TYPE *bias, int act) {
     return WS_OK;
 }
 
-int WS_TYPED(ws_add_layer_norm)(const ws_dense *x, const ws_dense *r,
+int WS_NAME(ws_add_layer_norm)(const ws_dense *x, const ws_dense *r,
                                 const TYPE *gamma, const TYPE *beta, double eps,
                                 ws_dense *out) {
     if (x->col_stride != 1 || out->col_stride != 1 || out->rows != x->rows ||
@@ -57,7 +53,7 @@ int WS_TYPED(ws_add_layer_norm)(const ws_dense *x, const ws_dense *r,
         return WS_ERR_ARGUMENT;
     }
     const int64_t slabs = (x->cols + WS_LN_COLS - 1) / WS_LN_COLS;
-    const int threads = WS_TYPED(ws_nn_threads)(x->rows * x->cols * 4, slabs);
+    const int threads = WS_NAME(ws_nn_threads)(x->rows * x->cols * 4, slabs);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t s = 0; s < slabs; ++s) {
         const int64_t j0 = s * WS_LN_COLS;
@@ -71,7 +67,7 @@ int WS_TYPED(ws_add_layer_norm)(const ws_dense *x, const ws_dense *r,
     return WS_OK;
 }
 
-int WS_TYPED(ws_masked_softmax)(ws_dense *s, int64_t group_rows,
+int WS_NAME(ws_masked_softmax)(ws_dense *s, int64_t group_rows,
                                 const uint8_t *keep, int64_t keep_stride,
                                 double scale) {
     if (s->col_stride != 1 || group_rows < 1 || s->rows < 0 || s->cols < 0) {
@@ -79,7 +75,7 @@ int WS_TYPED(ws_masked_softmax)(ws_dense *s, int64_t group_rows,
     }
     const int64_t rows = s->rows, cols = s->cols, ld = s->row_stride;
     TYPE *sd = (TYPE *)s->data;
-    const int threads = WS_TYPED(ws_nn_threads)(rows * cols * 4, rows);
+    const int threads = WS_NAME(ws_nn_threads)(rows * cols * 4, rows);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (int64_t i = 0; i < rows; ++i) {
         const uint8_t *k = keep ? keep + (i / group_rows) * keep_stride : NULL;
@@ -89,8 +85,3 @@ int WS_TYPED(ws_masked_softmax)(ws_dense *s, int64_t group_rows,
 }
 
 #undef WS_KERNEL
-#undef WS_NKCAT
-#undef WS_NKCAT_
-#undef WS_TYPED
-#undef WS_NCAT
-#undef WS_NCAT_

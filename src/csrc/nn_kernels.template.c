@@ -8,11 +8,11 @@
 WS_ISA_ATTR static void WS_KNAME(ws_row_bias_act)(TYPE *v, int64_t n, TYPE b, int act) {
     if (act == WS_ACT_GELU) {
         for (int64_t j = 0; j < n; ++j) {
-            v[j] = WS_TYPED(ws_gelu)(v[j] + b);
+            v[j] = WS_NAME(ws_gelu)(v[j] + b);
         }
     } else if (act == WS_ACT_RELU) {
         for (int64_t j = 0; j < n; ++j) {
-            v[j] = WS_TYPED(ws_relu)(v[j] + b);
+            v[j] = WS_NAME(ws_relu)(v[j] + b);
         }
     } else if (b != 0) {
         for (int64_t j = 0; j < n; ++j) {
@@ -112,11 +112,11 @@ WS_ISA_ATTR static void WS_KNAME(ws_row_softmax)(TYPE *v, int64_t n, const uint8
     }
     if (keep == NULL) {
         for (j = 0; j < n; ++j) {
-            v[j] = WS_TYPED(ws_exp1)(v[j] * scale - top);
+            v[j] = WS_NAME(ws_exp1)(v[j] * scale - top);
         }
     } else {
         for (j = 0; j < n; ++j) {
-            const TYPE e = WS_TYPED(ws_exp1)(v[j] * scale - top);
+            const TYPE e = WS_NAME(ws_exp1)(v[j] * scale - top);
             v[j] = keep[j] ? e : 0;
         }
     }

@@ -5,9 +5,8 @@
 #include "templating.h"
 #define WS_SPLIT_(I) ws_split_##I
 #define WS_SPLIT(I) WS_SPLIT_(I)
-#define WS_TYPED_(name, s) name##_##s
-#define WS_TYPED_2(name, s) WS_TYPED_(name, s)
-#define WS_TYPED(name) WS_TYPED_2(name, SUFFIX)
+/* A name for the value type alone (the index type left out). */
+#define WS_TYPED(name) WS_CAT(name, SUFFIX)
 
 /* PANEL sums of one row of Y, in registers: PANEL / LANES vectors. */
 #define WS_LANES (32 / (int)sizeof(TYPE))
@@ -182,8 +181,6 @@ int WS_NAME(ws_bsr_spmm_ep)(int64_t block_rows, int64_t br, int64_t bc,
 #undef WS_SPLIT
 #undef WS_SPLIT_
 #undef WS_TYPED
-#undef WS_TYPED_2
-#undef WS_TYPED_
 #undef WS_LANES
 #undef WS_STORE_PANEL
 #undef WS_KERNEL
