@@ -26,7 +26,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from wavesparse import formats, io
-from wavesparse.pruning import BlockPruner, MagnitudePruner, StructuredPruner, propagate
+from wavesparse.formats_nm import to_nm
+from wavesparse.pruning import BlockPruner, MagnitudePruner, NMPruner, StructuredPruner, propagate
 from wavesparse.quality import minilm
 from wavesparse.quality import mlp as mlp_quality
 from wavesparse.runtime import MLP, Encoder, reference
@@ -48,7 +49,25 @@ def median_ms(fn, repeat):
 
 # ------------------------------------------------------------------ MiniLM
 
-def minilm_variants(weights, config, quick):
+def hardware_variants(weights, names):
+    """The hardware-shaped layouts of the N:M and block issue: 2:4 and 1:4 in
+    N:M storage, and exact 64x64 blocks at 90% (BSR)."""
+    out = {}
+    for n, m in ((2, 4), (1, 4)):
+        pruned, _ = NMPruner(n, m).prune_model({k: weights[k] for k in names})
+        w = dict(weights)
+        w.update({k: to_nm(v, n, m) for k, v in pruned.items()})
+        out["%d:%d (N:M)" % (n, m)] = w
+    pruner = BlockPruner(0.9, block=64, norm="l2")
+    w = dict(weights)
+    for k in names:
+        _, keep = pruner.prune_layer(weights[k])
+        w[k] = formats.to_bsr(np.where(keep, weights[k], np.float32(0)), 64)
+    out["block 64x64 90% (BSR)"] = w
+    return out
+
+
+def minilm_variants(weights, config, quick, hardware=False):
     names = [k for k in weights if k.startswith("encoder.layer.") and k.endswith(".weight")
              and "LayerNorm" not in k]
     out = {"dense": weights}
@@ -65,6 +84,8 @@ def minilm_variants(weights, config, quick):
             w[k] = formats.to_bsr(np.where(keep, weights[k], np.float32(0)), 32)
         out["block 32x32 %d%% (BSR)" % round(100 * level)] = w
     out["structured 50% (smaller)"] = shrink_encoder(weights, config, 0.5)
+    if hardware:
+        out.update(hardware_variants(weights, names))
     return out
 
 
@@ -76,7 +97,9 @@ def bench_minilm(args, rows):
     shapes = [(32, 128), (1, 128)] if not args.quick else [(8, 128), (1, 128)]
     inputs = {s: (rng.integers(1000, 20000, s), np.ones(s, np.int64)) for s in shapes}
     profiles = {}
-    for label, w in minilm_variants(weights, config, args.quick).items():
+    for label, w in minilm_variants(weights, config, args.quick, args.hardware).items():
+        if args.match and label != "dense" and not any(t in label for t in args.match):
+            continue
         model = Encoder(w, config)
         row = {"model": "MiniLM", "variant": label}
         for shape, (ids, mask) in inputs.items():
@@ -238,6 +261,10 @@ def main():
     p.add_argument("--limit", type=int, default=None, help="word pairs per quality list")
     p.add_argument("--only", choices=["minilm", "mlp"])
     p.add_argument("--profile", action="store_true", help="time MiniLM's forward by parts")
+    p.add_argument("--hardware", action="store_true",
+                   help="also MiniLM at 2:4 and 1:4 (N:M storage) and 64x64 blocks at 90%%")
+    p.add_argument("--match", action="append", metavar="TEXT",
+                   help="only the MiniLM variants whose label holds TEXT (and dense)")
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--plot", metavar="PNG")
     args = p.parse_args()

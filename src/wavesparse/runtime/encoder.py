@@ -126,6 +126,11 @@ def _weight(value, dtype):
     """A Linear's weight in its stored layout, in ``dtype``."""
     if sp.issparse(value):
         return value if value.dtype == dtype else value.astype(dtype)
+    if getattr(value, "format", None) == "nm":
+        if value.dtype == dtype:
+            return value
+        return type(value)(value.values.astype(dtype), value.positions, value.n, value.m,
+                           value.shape)
     return np.ascontiguousarray(value, dtype=dtype)
 
 

@@ -4,7 +4,8 @@
 feature-major activations ``X`` (``(in_features, tokens)``, C-ordered): the
 product's natural operand, so no layout conversion happens between layers.
 A CSR or BSR weight runs our products with the bias and activation applied
-in their output write; a dense weight runs BLAS, then one compiled pass for
+in their output write; an N:M weight (:class:`wavesparse.formats_nm.NMArray`)
+runs the N:M product, and a dense weight BLAS, each then one compiled pass for
 bias and activation.
 
 Examples
@@ -20,8 +21,9 @@ array([[1.5],
 import numpy as np
 import scipy.sparse as sp
 
-from wavesparse import _spmm
+from wavesparse import _nm, _spmm
 from wavesparse._dispatch import sparse_parts
+from wavesparse.formats_nm import NMArray
 from wavesparse.runtime.kernels import activation_code, bias_act
 
 __all__ = ["Linear", "stack_rows", "logical_shape"]
@@ -49,7 +51,7 @@ class Linear:
 
     Parameters
     ----------
-    weight : ndarray or scipy.sparse CSR/BSR array
+    weight : ndarray, scipy.sparse CSR/BSR array or NMArray
         ``(out_features, in_features)``, float32 or float64.  A BSR weight
         padded to whole blocks (``original_shape`` set, as
         :func:`wavesparse.io.load` gives it) pads its input and trims its
@@ -81,6 +83,11 @@ class Linear:
                                  "shape %s" % (shape, stored))
             self._stored = stored
             self.weight = weight
+        elif isinstance(weight, NMArray):
+            self.layout = "nm"
+            self.weight = weight
+            self.dtype = weight.dtype
+            shape = self._stored = weight.shape
         else:
             weight = np.asarray(weight)
             if weight.dtype not in (np.float32, np.float64) or weight.ndim != 2:
@@ -152,6 +159,11 @@ class Linear:
             np.matmul(self.weight, x, out=y)
             if self.bias is not None or self.act:
                 bias_act(y, self.bias, self.activation)
+        elif n and self.layout == "nm":
+            w = self.weight
+            _nm.nm_spmm(w.values, w.positions, w.shape[1], w.n, w.m, x, y)
+            if self.bias is not None or self.act:
+                bias_act(y, self.bias, self.activation)
         elif n and self.layout == "csr":
             data, indices, indptr = self._parts[:3]
             _spmm.csr_spmm(data, indices, indptr, x, y, self.bias, self.act)
@@ -186,6 +198,8 @@ def stack_rows(weights):
     >>> w.format, w.toarray()[:, 0].tolist()
     ('csr', [1.0, 0.0, 2.0, 0.0])
     """
+    if any(isinstance(w, NMArray) for w in weights):
+        return None
     if not all(sp.issparse(w) for w in weights):
         if any(sp.issparse(w) for w in weights):
             return None
