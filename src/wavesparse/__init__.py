@@ -12,7 +12,7 @@ Examples
 3
 """
 
-from wavesparse import formats, io, opencl, ops, pruning
+from wavesparse import formats, io, opencl, ops, pruning, sensitivity
 from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
@@ -25,7 +25,7 @@ __all__ = [
     "SparseTensorConfig", "SparseOperations", "MagnitudePruner",
     "StructuredPruner", "GradualPruner", "BlockPruner", "Pruner",
     "create_sparse_layer", "SparseLinear",
-    "formats", "io", "ops", "opencl", "pruning",
+    "formats", "io", "ops", "opencl", "pruning", "sensitivity",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",
     "__version__",
 ]

@@ -19,7 +19,14 @@ __all__ = ["erk_raw", "erk_family"]
 
 
 def erk_raw(shape):
-    """The unscaled ERK density ``sum(shape) / prod(shape)`` of one tensor."""
+    """The unscaled ERK density ``sum(shape) / prod(shape)`` of one tensor.
+
+    Examples
+    --------
+    >>> from wavesparse.sensitivity.erk import erk_raw
+    >>> erk_raw((8, 8))
+    0.25
+    """
     return float(np.sum(shape)) / float(np.prod(shape))
 
 
@@ -28,6 +35,13 @@ def erk_family(shapes, lower, upper):
 
     The sparsity of layer i at scale ``lam`` is ``1 - raw_i / lam`` (density
     ``raw_i * eps`` with ``eps = 1 / lam``), non-decreasing in ``lam``.
+
+    Examples
+    --------
+    >>> from wavesparse.sensitivity.erk import erk_family
+    >>> sparsity_of, low, high = erk_family([(8, 8), (16, 16)], 0.0, 0.99)
+    >>> sparsity_of(0.5).tolist()
+    [0.5, 0.75]
     """
     raw = np.array([erk_raw(s) for s in shapes])
     lower = np.broadcast_to(np.asarray(lower, dtype=np.float64), raw.shape)

@@ -6,7 +6,15 @@ __all__ = ["pyplot", "save_figure"]
 
 
 def pyplot():
-    """``matplotlib.pyplot`` on the Agg backend; ImportError saying how to get it."""
+    """``matplotlib.pyplot`` on the Agg backend; ImportError saying how to get it.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> from wavesparse.sensitivity.figures import pyplot
+    >>> pyplot().get_backend().lower() if importlib.util.find_spec("matplotlib") else "agg"
+    'agg'
+    """
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -17,7 +25,21 @@ def pyplot():
 
 
 def save_figure(fig, path):
-    """Save through a temporary name in the same folder, then rename."""
+    """Save through a temporary name in the same folder, then rename.
+
+    Examples
+    --------
+    >>> import importlib.util, os, tempfile
+    >>> from wavesparse.sensitivity.figures import pyplot, save_figure
+    >>> path = os.path.join(tempfile.mkdtemp(), "empty.png")
+    >>> if importlib.util.find_spec("matplotlib"):
+    ...     fig = pyplot().figure()
+    ...     save_figure(fig, path)
+    ... else:
+    ...     open(path, "w").close()
+    >>> os.listdir(os.path.dirname(path))
+    ['empty.png']
+    """
     path = os.fspath(path)
     tmp = "%s.part%s" % (path, os.path.splitext(path)[1])
     try:

@@ -53,6 +53,15 @@ def fit_family(sizes, sparsity_of, lo, hi, total, low, high):
     ``lam``; ``low`` and ``high`` bracket the answer (every layer at its
     lower bound at ``low``, at its upper bound at ``high``).  Bisection runs
     until the bracket stops shrinking.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.sensitivity.fit import fit_family
+    >>> sizes = np.array([100, 300])
+    >>> counts = fit_family(sizes, lambda lam: np.array([lam, 2 * lam]), 0, sizes, 140, 0.0, 1.0)
+    >>> np.round(counts, 6).tolist()
+    [20.0, 120.0]
     """
     sizes = np.asarray(sizes, dtype=np.float64)
 
@@ -80,6 +89,13 @@ def whole_counts(counts, lo, hi, total):
     Each layer gets its count rounded down, then the weights still missing go
     one each to the layers with the largest fractional parts (earlier layer
     first on a tie); surplus is taken back from the smallest ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.sensitivity.fit import whole_counts
+    >>> whole_counts(np.array([0.4, 0.4, 0.2]), np.zeros(3, int), np.ones(3, int), 1)
+    array([1, 0, 0])
     """
     counts = np.asarray(counts, dtype=np.float64)
     whole = np.clip(np.floor(counts + 1e-9).astype(np.int64), lo, hi)

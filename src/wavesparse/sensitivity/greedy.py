@@ -25,7 +25,15 @@ __all__ = ["lower_hull", "least_loss_counts"]
 
 
 def lower_hull(x, y):
-    """The vertices of the lower convex hull of points with increasing ``x``."""
+    """The vertices of the lower convex hull of points with increasing ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.sensitivity.greedy import lower_hull
+    >>> lower_hull(np.array([0.0, 1.0, 2.0]), np.array([0.0, 1.0, 1.0]))[0].tolist()
+    [0.0, 2.0]
+    """
     keep = []
     for i in range(len(x)):
         while len(keep) >= 2:
@@ -56,6 +64,15 @@ def least_loss_counts(curves, lo, hi, total):
     -------
     ndarray of float
         One count per layer, within the bounds, summing to ``total``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.sensitivity.greedy import least_loss_counts
+    >>> x = np.array([0.0, 50.0, 100.0])
+    >>> curves = [(x, np.array([0.0, 1.0, 5.0])), (x, np.array([0.0, 2.0, 3.0]))]
+    >>> least_loss_counts(curves, np.zeros(2), np.array([100, 100]), 120).tolist()
+    [50.0, 70.0]
     """
     counts = np.asarray(lo, dtype=np.float64).copy()
     segments = []

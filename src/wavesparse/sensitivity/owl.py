@@ -26,6 +26,13 @@ def outlier_ratio(w, m, feature_norms=None):
 
     ``w`` is read as a matrix ``(shape[0], rest)``; ``feature_norms`` (one
     per column) turns ``|w|`` into Wanda's ``|w| * ||x_j||``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.sensitivity.owl import outlier_ratio
+    >>> outlier_ratio(np.ones((2, 2)), m=2.0, feature_norms=[10.0, 1.0])
+    0.0
     """
     score = np.abs(np.asarray(w, dtype=np.float64))
     score = score.reshape(score.shape[0], -1) if score.ndim > 1 else score.reshape(1, -1)
@@ -41,6 +48,13 @@ def owl_family(ratios, target, lam, lower, upper):
     Layer i's sparsity at shift ``c`` is ``c - 2 * lam * (r_i - min r) /
     (max r - min r)`` (every layer ``c`` when the ratios are all equal); the
     returned bounds are ``lower``/``upper`` narrowed to ``target +- lam``.
+
+    Examples
+    --------
+    >>> from wavesparse.sensitivity.owl import owl_family
+    >>> sparsity_of, low, high, lower, upper = owl_family([0.0, 0.5, 1.0], 0.5, 0.1, 0.0, 0.99)
+    >>> sparsity_of(0.6).round(2).tolist(), lower.tolist(), upper.tolist()
+    ([0.6, 0.5, 0.4], [0.4, 0.4, 0.4], [0.6, 0.6, 0.6])
     """
     ratios = np.asarray(ratios, dtype=np.float64)
     span = ratios.max() - ratios.min() if ratios.size else 0.0

@@ -107,12 +107,26 @@ class Plan:
     # ------------------------------------------------------------ files
 
     def to_dict(self):
-        """The JSON object: ``{"target", "method", "layers"}``."""
+        """The JSON object: ``{"target", "method", "layers"}``.
+
+        Examples
+        --------
+        >>> from wavesparse.sensitivity import Plan
+        >>> Plan(0.5, "uniform", {"w": 0.5}).to_dict()
+        {'target': 0.5, 'method': 'uniform', 'layers': {'w': 0.5}}
+        """
         return {"target": self.target, "method": self.method, "layers": dict(self.layers)}
 
     @classmethod
     def from_dict(cls, payload):
-        """The plan a JSON object describes; ValueError naming what is wrong."""
+        """The plan a JSON object describes; ValueError naming what is wrong.
+
+        Examples
+        --------
+        >>> from wavesparse.sensitivity import Plan
+        >>> Plan.from_dict({"target": 0.5, "method": "erk", "layers": {"w": 0.5}})
+        Plan(target=0.5, method='erk', 1 layers)
+        """
         if not isinstance(payload, dict):
             raise ValueError("a plan is a JSON object, got %s" % type(payload).__name__)
         if set(payload) != _KEYS:
@@ -152,7 +166,17 @@ class Plan:
 
 
 def write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary name in the same folder."""
+    """Write ``text`` to ``path`` through a temporary name in the same folder.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from wavesparse.sensitivity.plan import write_text
+    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
+    >>> write_text(path, "hello")
+    >>> os.listdir(os.path.dirname(path))
+    ['note.txt']
+    """
     path = os.fspath(path)
     tmp = "%s.part" % path
     try:

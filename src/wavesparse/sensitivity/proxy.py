@@ -37,14 +37,29 @@ __all__ = ["relative_error", "input_moment", "describe"]
 
 
 def describe(stats):
-    """The proxy's name for a table, saying which inputs it used."""
+    """The proxy's name for a table, saying which inputs it used.
+
+    Examples
+    --------
+    >>> from wavesparse.sensitivity.proxy import describe
+    >>> describe(None)
+    'proxy: -relative output error on standard normal inputs'
+    """
     if stats:
         return "proxy: -relative output error on calibration statistics"
     return "proxy: -relative output error on standard normal inputs"
 
 
 def input_moment(entry, n_in, name):
-    """``C`` from one layer's statistics: a matrix, a diagonal vector, or None."""
+    """``C`` from one layer's statistics: a matrix, a diagonal vector, or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.sensitivity.proxy import input_moment
+    >>> input_moment({"sumsq": np.ones(3), "rows": 4}, 3, "fc1").tolist()
+    [1.0, 1.0, 1.0]
+    """
     if entry is None:
         return None
     if not isinstance(entry, dict) or not ({"gram", "sumsq"} & set(entry)):
