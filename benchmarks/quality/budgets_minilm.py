@@ -8,7 +8,8 @@ the mean cosine between the pruned and the dense model's embeddings of the
 first ``--docs`` documents of gensim's ``lee_background.cor`` (the 300-document
 background corpus, not the 50 scored Lee documents), truncated to
 ``--tokens`` tokens.  "sensitivity (proxy)" plans on the model-free proxy scan
-instead.  Evaluation: WordSim-353 rho, SimLex-999 rho, Lee r
+instead; "sensitivity +-10" keeps every layer within 10 points of the
+target (``min_sparsity``/``max_sparsity``).  Evaluation: WordSim-353 rho, SimLex-999 rho, Lee r
 (:func:`wavesparse.quality.minilm.scores`).
 
 python benchmarks/quality/budgets_minilm.py [--levels 0.5 0.7] [--json out.json]
@@ -27,7 +28,8 @@ from wavesparse.pruning import select_layers
 from wavesparse.quality import minilm
 from wavesparse.sensitivity import Sensitivity, allocate, scan
 
-BUDGETS = ["uniform", "global", "erk", "owl", "sensitivity", "sensitivity (proxy)"]
+BUDGETS = ["uniform", "global", "erk", "owl", "sensitivity", "sensitivity +-10",
+           "sensitivity (proxy)"]
 
 
 def background(count):
@@ -48,6 +50,17 @@ def agreement_score(encoder, docs):
         return float(np.mean(np.sum(e * reference, axis=1)))
 
     return lee_background_agreement
+
+
+def merge(first, second):
+    """One table holding the sparsities of two scans of the same layers."""
+    levels = sorted(set(first.sparsities) | set(second.sparsities))
+    scores = {}
+    for name in first.layers:
+        by_level = dict(zip(first.sparsities, first.scores[name]))
+        by_level.update(zip(second.sparsities, second.scores[name]))
+        scores[name] = [by_level[v] for v in levels]
+    return Sensitivity(levels, scores, first.baseline, first.params, first.score)
 
 
 def row(label, result, dense):
@@ -94,26 +107,30 @@ def main():
     p.add_argument("--plans-only", action="store_true", help="plans and plot, no scores")
     p.add_argument("--dense", type=float, nargs=3, metavar=("WS", "SL", "LEE"),
                    help="the dense model's scores, when known (skips scoring it)")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--plot", metavar="PNG")
     args = p.parse_args()
     start = time.perf_counter()
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(2):
+    # One BLAS thread: on a loaded machine two threads waiting on each other ran
+    # the encoder 8x slower (7 s against 55 s for the same call).
+    with threadpool_limits(args.threads):
         base = minilm.Encoder()
         layers = select_layers(base.w, **minilm.ENCODER_LINEAR)
         table = None
-        if any(b == "sensitivity" for b in args.budgets):
-            if args.scan and os.path.exists(args.scan):
-                table = Sensitivity.load(args.scan)
-            else:
+        if any(b.startswith("sensitivity +-") or b == "sensitivity" for b in args.budgets):
+            table = Sensitivity.load(args.scan) if args.scan and os.path.exists(args.scan) else None
+            missing = [v for v in args.sparsities if table is None or v not in table.sparsities]
+            if missing:
                 scorer = minilm.Encoder(base.w)
                 scorer.tokenizer.enable_truncation(max_length=args.tokens)
-                table = scan(base.w, agreement_score(scorer, background(args.docs)),
-                             sparsities=args.sparsities, layers=layers, progress=True)
+                extra = scan(base.w, agreement_score(scorer, background(args.docs)),
+                             sparsities=missing, layers=layers, progress=True)
                 print("scan: %d layers x %d sparsities on %d background docs at %d tokens, "
-                      "%.0f s" % (len(layers), len(args.sparsities), args.docs, args.tokens,
+                      "%.0f s" % (len(layers), len(missing), args.docs, args.tokens,
                                   time.perf_counter() - start), flush=True)
+                table = extra if table is None else merge(table, extra)
                 if args.scan:
                     table.save(args.scan)
             print(table, flush=True)
@@ -124,6 +141,10 @@ def main():
             for method in args.budgets:
                 if method == "sensitivity (proxy)":
                     plan = allocate(level, base.w, "sensitivity", proxy, layers=layers)
+                elif method.startswith("sensitivity +-"):
+                    band = float(method.split("+-")[1]) / 100
+                    plan = allocate(level, base.w, "sensitivity", table, layers=layers,
+                                    min_sparsity=level - band, max_sparsity=level + band)
                 else:
                     plan = allocate(level, base.w, method, table, layers=layers)
                 plans[level, method] = plan.layers

@@ -98,7 +98,7 @@ class Plan:
         counts = _counts(sizes, self.layers)
         total = sum(counts.values())
         planned = sum(self.layers[n] * counts[n] for n in self.layers)
-        if abs(planned - self.target * total) > 1.0:
+        if total and abs(planned - self.target * total) > 1.0:
             raise ValueError("the plan's layers average %.2f%% sparsity (%d of %d weights), "
                              "not its target %.2f%% (%d weights)"
                              % (100 * planned / total, round(planned), total,
