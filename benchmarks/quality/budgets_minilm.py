@@ -12,7 +12,7 @@ instead; "sensitivity +-10" keeps every layer within 10 points of the
 target (``min_sparsity``/``max_sparsity``).  Evaluation: WordSim-353 rho, SimLex-999 rho, Lee r
 (:func:`wavesparse.quality.minilm.scores`).
 
-python benchmarks/quality/budgets_minilm.py [--levels 0.5 0.7] [--json out.json]
+python benchmarks/quality/budgets_minilm.py [--levels 0.5 0.6 0.7 0.8] [--json out.json]
     [--plot docs/budgets.png] [--scan scan.json] [--dense 0.7289 0.4462 0.6564]
 """
 
@@ -97,11 +97,11 @@ def plot_plans(plans, layers, path):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.7])
+    p.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.8])
     p.add_argument("--budgets", nargs="+", default=BUDGETS)
     p.add_argument("--docs", type=int, default=16, help="background documents scored")
     p.add_argument("--tokens", type=int, default=64, help="tokens per background document")
-    p.add_argument("--sparsities", type=float, nargs="+", default=[0.5, 0.7, 0.9],
+    p.add_argument("--sparsities", type=float, nargs="+", default=[0.5, 0.6, 0.7, 0.8, 0.9],
                    help="the scan's sparsities")
     p.add_argument("--scan", metavar="JSON", help="reuse (or write, when missing) the scan")
     p.add_argument("--plans-only", action="store_true", help="plans and plot, no scores")
