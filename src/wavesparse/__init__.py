@@ -13,7 +13,7 @@ Examples
 """
 
 from wavesparse import _openmp  # noqa: F401  (first: OpenMP's wait policy, see there)
-from wavesparse import formats, io, opencl, ops, pruning
+from wavesparse import formats, io, opencl, ops, pruning, sensitivity
 from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
@@ -28,7 +28,7 @@ __all__ = [
     "StructuredPruner", "GradualPruner", "BlockPruner", "NMPruner", "DynamicSparsePruner",
     "Pruner",
     "create_sparse_layer", "SparseLinear",
-    "formats", "io", "ops", "opencl", "pruning",
+    "formats", "io", "ops", "opencl", "pruning", "sensitivity",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",
     "__version__",
 ]

@@ -1,4 +1,5 @@
-"""The ``wavesparse`` command line: prune, inspect, advise, bench, devices, demo, clean.
+"""The ``wavesparse`` command line: prune, sensitivity, inspect, advise, bench,
+devices, demo, clean.
 
 Every failure the user can cause (a missing or broken file, a pattern that
 matches nothing, a sparsity outside [0, 1), a block that does not divide a
@@ -15,6 +16,7 @@ wavesparse 0.1.0
 """
 
 import argparse
+import glob
 import json
 import os
 import signal
@@ -237,12 +239,18 @@ def _prune(args, out):
     _refuse_json_over(args, [args.input], [args.output])
     _check_output(args.output)
     stdout, out = out, _report_stream(args, out)
+    _refuse_budget_misuse(args)
     tensors = io.load(args.input, dense=True)
+    plan = _read_plan(args, tensors)
     chosen, left = _choose(tensors, args.include, args.exclude)
     start = time.perf_counter()
+    if plan:
+        _check_plan_covers(plan, chosen)
+    plan = plan or _make_plan(args, tensors, chosen)
     pruner = registry.get(args.method).from_arguments(args)
     pruner.progress = _progress
-    result, _ = pruner.prune_model(tensors)  # the same include/exclude rule as _choose
+    # The same include/exclude rule as _choose; a plan gives each tensor its sparsity.
+    result, _ = pruner.prune_model(tensors, sparsity=plan.layers if plan else None)
     pruned = {n: result[n] for n in chosen}
     del result
     block = args.block or getattr(pruner, "block", (16, 16))
@@ -264,6 +272,8 @@ def _prune(args, out):
                                   (getattr(pruner, "n", 0), getattr(pruner, "m", 0)))
             del dense
             rows.append(dict(report.tensor_row(name, written[name]), output_error=error))
+            if plan:
+                rows[-1]["planned"] = plan.layers[name]
         else:
             written[name] = value
             rows.append(report.tensor_row(name, value, note=left.get(name, "")))
@@ -276,9 +286,9 @@ def _prune(args, out):
     pruned_rows = [r for r in rows if r["name"] in set(chosen)]
     target = report.totals(pruned_rows)
     _warn_blocks_of_elements(args, pruned_rows, csr_bytes)
-    print("Pruned %d of %s of %s: %s, target %.1f%%, layout %s%s (%.1f s)"
+    print("Pruned %d of %s of %s: %s, target %.1f%%%s, layout %s%s (%.1f s)"
           % (len(chosen), report.count(n_tensors, "tensor"), args.input, _method_label(args),
-             100 * pruner.sparsity, args.layout,
+             100 * pruner.sparsity, " (%s budget)" % plan.method if plan else "", args.layout,
              " %dx%d" % block if args.layout == "bsr" else "",
              time.perf_counter() - start), file=out)
     print(report.format_table(rows, summary), file=out)
@@ -291,10 +301,14 @@ def _prune(args, out):
         print("Left as they were: %s (%s)" % (report.count(len(left), "tensor"),
                                               ", ".join(kinds)), file=out)
     print("Wrote %s" % args.output, file=out)
+    if args.plan_out:
+        plan.save(args.plan_out)
+        print("Wrote the plan to %s" % args.plan_out, file=out)
     if args.json:
         _write_json(args.json, {"input": args.input, "output": args.output,
                                 "method": args.method, "options": _method_options(args),
                                 "target_sparsity": pruner.sparsity, "layout": args.layout,
+                                "budget": plan.to_dict() if plan else None,
                                 "tensors": rows, "totals": summary,
                                 "pruned_totals": target}, stdout)
     return 0
@@ -321,6 +335,51 @@ def _warn_blocks_of_elements(args, rows, csr):
               file=sys.stderr)
 
 
+def _refuse_budget_misuse(args):
+    if args.plan and args.budget:
+        raise UsageError("--plan and --budget exclude each other: a plan file is a budget")
+    if args.scan and args.budget != "sensitivity":
+        raise UsageError("--scan applies to --budget sensitivity")
+    if args.plan_out and not args.budget:
+        raise UsageError("--plan-out writes the plan of --budget; give --budget")
+
+
+def _read_plan(args, tensors):
+    """The --plan file, checked against the checkpoint; it sets the target and,
+    without --include, the tensors to prune."""
+    if not args.plan:
+        return None
+    from wavesparse.sensitivity import Plan
+    plan = Plan.load(args.plan)
+    try:
+        plan.check({n: int(np.size(v)) for n, v in tensors.items()})
+    except ValueError as exc:
+        raise UsageError("%s: %s" % (args.plan, str(exc).replace("the model", args.input)))
+    if not args.include:
+        args.include = [glob.escape(n) for n in plan.layers]
+    args.sparsity = plan.target
+    return plan
+
+
+def _make_plan(args, tensors, chosen):
+    """The plan --budget asks for, over the chosen tensors (None without --budget)."""
+    if not args.budget:
+        return None
+    from wavesparse.sensitivity import Sensitivity, allocate, scan
+    table = None
+    if args.budget == "sensitivity":
+        table = (Sensitivity.load(args.scan) if args.scan
+                 else scan(tensors, layers=chosen, progress=sys.stderr.isatty()))
+    return allocate(args.sparsity, tensors, args.budget, table, layers=chosen)
+
+
+def _check_plan_covers(plan, chosen):
+    missing = [n for n in chosen if n not in plan.layers]
+    if missing:
+        raise UsageError("the plan gives no sparsity for %s, which --include chooses"
+                         % ", ".join(map(repr, missing[:8])))
+
+
 def _method_options(args):
     """{option dest: value} of the chosen method's own command-line options."""
     return {dest: getattr(args, dest) for dest in _METHOD_OPTIONS.get(args.method, ())}
@@ -341,6 +400,42 @@ def _refuse_other_methods_options(args):
             if getattr(args, dest) != _METHOD_DEFAULTS[dest]:
                 raise UsageError("--%s applies to --method %s"
                                  % (dest.replace("_", "-"), method))
+
+
+# ------------------------------------------------------------------ sensitivity
+
+def _sparsities(text):
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or any(not 0.0 < v < 1.0 for v in values) or values != sorted(set(values)):
+        raise argparse.ArgumentTypeError("expected increasing sparsities in (0, 1) such as "
+                                         "0.3,0.5,0.7, got %r" % text)
+    return values
+
+
+def _sensitivity(args, out):
+    from wavesparse.sensitivity import scan
+    if os.path.splitext(args.input)[1].lower() not in io.SUFFIXES:
+        raise UsageError("%s: expected a .safetensors or .npz file" % args.input)
+    tensors = io.load(args.input, dense=True)
+    chosen, _ = _choose(tensors, args.include, args.exclude)
+    start = time.perf_counter()
+    table = scan(tensors, sparsities=args.sparsities, layers=chosen,
+                 progress=sys.stderr.isatty())
+    print("Scanned %d tensors of %s at %d sparsities (%.1f s)"
+          % (len(chosen), args.input, len(args.sparsities), time.perf_counter() - start),
+          file=out)
+    print(table, file=out)
+    if args.output:
+        table.save(args.output)
+        print("Wrote %s" % args.output, file=out)
+    if args.plot:
+        _pyplot()
+        table.plot(args.plot)
+        print("Wrote %s" % args.plot, file=out)
+    return 0
 
 
 # ------------------------------------------------------------------ inspect
@@ -593,6 +688,11 @@ def _advise(args, out):
 
 # ------------------------------------------------------------------ parser
 
+def _budget_methods():
+    from wavesparse.sensitivity import METHODS
+    return list(METHODS)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with a usage mistake reported on one line of stderr."""
 
@@ -683,7 +783,41 @@ def build_parser():
                         "--force")
     p.add_argument("--force", action="store_true",
                    help="allow writing the output or the JSON report over the input file")
+    budget = p.add_argument_group(
+        "per-tensor budgets", "give each tensor its own sparsity, averaging --sparsity over "
+        "the chosen tensors exactly (see wavesparse.sensitivity)")
+    budget.add_argument("--budget", choices=_budget_methods(),
+                        help="how to share --sparsity among tensors: uniform; global (one "
+                             "magnitude threshold); erk (Erdos-Renyi-Kernel); sensitivity "
+                             "(least predicted loss on a --scan, else on the proxy scan); owl "
+                             "(outlier-weighted, within +-8%% of the target)")
+    budget.add_argument("--scan", metavar="JSON",
+                        help="the sensitivity table of --budget sensitivity (wavesparse "
+                             "sensitivity -o)")
+    budget.add_argument("--plan-out", metavar="JSON", help="write the --budget plan to a file")
+    budget.add_argument("--plan", metavar="JSON",
+                        help="prune by a plan file {target, method, layers: {name: sparsity}}; "
+                             "its target replaces --sparsity and, without --include, its "
+                             "tensors are the ones pruned")
     p.set_defaults(run=_prune)
+
+    p = sub.add_parser("sensitivity", help="prune one tensor at a time and score it",
+                       description="Prune each chosen tensor alone at several sparsities and "
+                                   "report how much its output changes (the proxy score: "
+                                   "relative output error on standard normal inputs, which "
+                                   "needs no model).")
+    p.add_argument("input", help="checkpoint to read (.safetensors or .npz)")
+    p.add_argument("--score", choices=["proxy"], default="proxy",
+                   help="what is scored (proxy: -||Wx - W'x|| / ||Wx||, x standard normal)")
+    p.add_argument("--sparsities", type=_sparsities, default=[0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
+                   metavar="S,S,...", help="default 0.3,0.5,0.7,0.8,0.9,0.95")
+    p.add_argument("-o", "--output", metavar="JSON", help="write the table (for --scan)")
+    p.add_argument("--plot", metavar="PNG", help="draw one curve per tensor (needs matplotlib)")
+    p.add_argument("--include", action="append", metavar="GLOB",
+                   help="scan only tensors whose name matches (repeatable)")
+    p.add_argument("--exclude", action="append", metavar="GLOB",
+                   help="never scan tensors whose name matches (repeatable)")
+    p.set_defaults(run=_sensitivity)
 
     p = sub.add_parser("inspect", help="report the tensors of a checkpoint, dense or sparse")
     p.add_argument("file")

@@ -178,6 +178,9 @@ def human_bytes(n):
 def format_table(rows, summary):
     """The rows and the totals as aligned text.
 
+    Rows with ``"planned"`` (a budget plan's sparsity) get it in a column
+    beside the achieved sparsity; rows with ``"output_error"`` get that.
+
     Examples
     --------
     >>> import numpy as np
@@ -187,20 +190,25 @@ def format_table(rows, summary):
     ['tensor', 'shape', 'dtype', 'layout', 'sparsity', 'dense', 'stored', 'note']
     """
     with_error = any("output_error" in r for r in rows)
-    headers = ["tensor", "shape", "dtype", "layout", "sparsity", "dense", "stored"]
+    with_plan = any("planned" in r for r in rows)
+    headers = ["tensor", "shape", "dtype", "layout"] + (["planned"] if with_plan else []) + [
+        "sparsity", "dense", "stored"]
     if with_error:
         headers.append("out err")
     headers.append("note")
     body = []
     for r in rows:
-        cells = [r["name"], "x".join(map(str, r["shape"])) or "()", r["dtype"], r["layout"],
-                 "%6.2f%%" % (100 * r["sparsity"]), human_bytes(r["dense_bytes"]),
-                 human_bytes(r["stored_bytes"])]
+        cells = [r["name"], "x".join(map(str, r["shape"])) or "()", r["dtype"], r["layout"]]
+        if with_plan:
+            cells.append("%6.2f%%" % (100 * r["planned"]) if "planned" in r else "-")
+        cells += ["%6.2f%%" % (100 * r["sparsity"]), human_bytes(r["dense_bytes"]),
+                  human_bytes(r["stored_bytes"])]
         if with_error:
             cells.append("%.4f" % r["output_error"] if "output_error" in r else "-")
         cells.append(r["note"])
         body.append(cells)
-    foot = ["TOTAL (%s)" % count(summary["tensors"], "tensor"), "", "", "",
+    foot = ["TOTAL (%s)" % count(summary["tensors"], "tensor"), "", "", ""] + (
+        [""] if with_plan else []) + [
             "%6.2f%%" % (100 * summary["sparsity"]), human_bytes(summary["dense_bytes"]),
             human_bytes(summary["stored_bytes"])]
     if with_error:

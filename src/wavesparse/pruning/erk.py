@@ -28,7 +28,7 @@ import numpy as np
 
 from wavesparse import _validate as check
 
-__all__ = ["kept_counts", "sparsity_plan", "DISTRIBUTIONS"]
+__all__ = ["kept_counts", "sparsity_plan", "DISTRIBUTIONS", "erk_score"]
 
 #: The allocations by name.
 DISTRIBUTIONS = ("erk", "uniform")
@@ -66,6 +66,18 @@ def _largest_remainder(shares, budget, sizes):
     return counts
 
 
+def erk_score(shape):
+    """The unscaled ERK density ``sum(shape) / prod(shape)`` of one tensor.
+
+    Examples
+    --------
+    >>> from wavesparse.pruning.erk import erk_score
+    >>> erk_score((8, 8)), round(erk_score((16, 4, 3, 3)), 4)
+    (0.25, 0.0451)
+    """
+    return float(np.sum(shape)) / float(np.prod(shape))
+
+
 def kept_counts(shapes, sparsity, distribution="erk"):
     """Weights each layer keeps, adding up to ``round((1 - sparsity) * total)``.
 
@@ -100,7 +112,7 @@ def kept_counts(shapes, sparsity, distribution="erk"):
     if distribution == "uniform":
         raw = {n: 1.0 for n in sizes}
     else:
-        raw = {n: sum(s) / sizes[n] for n, s in _shapes(shapes).items()}
+        raw = {n: erk_score(s) for n, s in _shapes(shapes).items()}
     dense = set()
     while True:
         rest = [n for n in sizes if n not in dense]

@@ -32,6 +32,11 @@ class MagnitudePruner(Pruner):
     backend : {"auto", "cpu", "opencl"}
         Where the threshold selection and the masks run (see
         :mod:`wavesparse.ops`); the result is the same.
+    plan : Plan or dict of str to float, optional
+        A per-layer budget (:class:`wavesparse.sensitivity.Plan`, or its
+        ``layers`` mapping): :meth:`prune_model` without its own
+        ``sparsity`` prunes each tensor to the plan's sparsity.  ``sparsity``
+        may then be left out (it becomes the plan's target).
 
     Attributes
     ----------
@@ -55,14 +60,25 @@ class MagnitudePruner(Pruner):
     name = "magnitude"
     summary = "smallest |w|, per tensor (--scope local) or over all chosen tensors (global)"
 
-    def __init__(self, sparsity, scope="local", include=None, exclude=None,
-                 backend="auto"):
+    def __init__(self, sparsity=None, scope="local", include=None, exclude=None,
+                 backend="auto", plan=None):
+        self.plan = _plan_layers(plan)
+        if sparsity is None and plan is not None:
+            sparsity = getattr(plan, "target", None)
         super().__init__(sparsity, include=include, exclude=exclude, backend=backend)
         if not isinstance(scope, str):
             raise TypeError("scope must be 'local' or 'global', got %r" % (scope,))
         if scope not in ("local", "global"):
             raise ValueError("scope must be 'local' or 'global', got %r" % (scope,))
         self.scope = scope
+        if self.plan is not None and scope == "global":
+            raise ValueError("a plan gives each tensor its own sparsity: use scope='local'")
+
+    def targets(self, names, sparsity):
+        """The plan's per-tensor sparsities when the call gives none."""
+        if sparsity is None and self.plan is not None:
+            sparsity = self.plan
+        return super().targets(names, sparsity)
 
     def prune_arrays(self, arrays, priors, targets):
         """The selector straight on the weights: |w| is the score, and the
@@ -94,3 +110,14 @@ class MagnitudePruner(Pruner):
     def from_arguments(cls, args):
         return cls(args.sparsity, scope=args.scope, include=args.include,
                    exclude=args.exclude)
+
+
+def _plan_layers(plan):
+    """``{name: sparsity}`` of a Plan (anything with ``.layers``) or a mapping."""
+    if plan is None:
+        return None
+    layers = getattr(plan, "layers", plan)
+    if not isinstance(layers, dict):
+        raise TypeError("plan must be a Plan or a dict of tensor name -> sparsity, got %s"
+                        % type(plan).__name__)
+    return dict(layers)
