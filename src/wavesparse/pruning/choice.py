@@ -5,6 +5,8 @@ import fnmatch
 
 import numpy as np
 
+from wavesparse.halfs import is_float
+
 __all__ = ["layer_choice", "select_layers"]
 
 
@@ -34,7 +36,7 @@ def layer_choice(weights, include=None, exclude=None):
     choice = {}
     for name in names:
         value = weights[name]
-        floating = np.asarray(value).dtype.kind == "f"
+        floating = is_float(np.asarray(value).dtype)
         if include and not any(fnmatch.fnmatchcase(name, p) for p in include):
             choice[name] = "not included"
         elif any(fnmatch.fnmatchcase(name, p) for p in exclude or ()):

@@ -1,0 +1,1 @@
+"""Sharded safetensors checkpoints (filled in below)."""
