@@ -41,6 +41,8 @@ import tempfile
 import numpy as np
 import scipy.sparse as sp
 
+from wavesparse.halfs import is_half
+
 __all__ = ["load", "save", "to_dense", "CheckpointError", "SUFFIXES"]
 
 SUFFIXES = (".safetensors", ".npz")
@@ -147,6 +149,8 @@ def load(path, dense=False):
             raise CheckpointError("%s: sparse tensor %r lacks part %s"
                                   % (path, name, missing)) from None
         data, indices, indptr, shape = parts
+        if is_half(data.dtype):
+            data = data.astype(np.float32)  # exact; scipy.sparse holds no 16-bit dtype
         try:
             cls = sp.csr_array if fmt == "csr" else sp.bsr_array
             kwargs = {} if fmt == "csr" else {"blocksize": data.shape[1:]}
