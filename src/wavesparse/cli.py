@@ -129,6 +129,8 @@ def _pack(name, pruned, layout, block):
         packed = formats.to_bsr(matrix, (r, c))
     if matrix.shape != pruned.shape:
         packed.original_shape = pruned.shape
+    if packed.dtype != pruned.dtype:
+        packed.stored_dtype = pruned.dtype  # 16-bit values, held as float32 by scipy
     return packed
 
 

@@ -206,7 +206,9 @@ def _entries(tensors):
         if fmt not in ("csr", "bsr"):
             raise ValueError("tensor %r: only CSR and BSR are stored, got %s"
                              % (name, fmt.upper()))
-        flat["%s.__%s_data" % (name, fmt)] = np.ascontiguousarray(value.data)
+        # stored_dtype: the 16-bit dtype of values scipy holds as float32.
+        data = value.data.astype(getattr(value, "stored_dtype", value.dtype), copy=False)
+        flat["%s.__%s_data" % (name, fmt)] = np.ascontiguousarray(data)
         flat["%s.__%s_indices" % (name, fmt)] = np.ascontiguousarray(value.indices)
         flat["%s.__%s_indptr" % (name, fmt)] = np.ascontiguousarray(value.indptr)
         flat["%s.__%s_shape" % (name, fmt)] = np.asarray(value.shape, dtype=np.int64)
@@ -228,7 +230,9 @@ def save(path, tensors, metadata=None):
         ``.safetensors`` or ``.npz``.
     tensors : dict
         Name -> ndarray or scipy CSR/BSR array (with an optional
-        ``original_shape`` attribute for tensors that were not matrices).
+        ``original_shape`` attribute for tensors that were not matrices, and
+        an optional ``stored_dtype``, float16 or bfloat16, for float32 values
+        to store in that dtype).
     metadata : dict of str to str, optional
         Stored in the safetensors header (ignored for ``.npz``).
 

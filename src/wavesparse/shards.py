@@ -68,7 +68,7 @@ DTYPES = {"BOOL": np.dtype(np.bool_), "U8": np.dtype(np.uint8), "I8": np.dtype(n
 _CODES = {dtype: code for code, dtype in DTYPES.items()}
 _ORDER_KEY = "wavesparse.order"
 _WRITE_CHUNK = 1 << 28
-_TIE_CHUNK = 1 << 22
+_CHUNK = 1 << 20  # elements read at a time by the tie and count passes
 
 #: One tensor of a shard: where its bytes lie in the file.
 TensorInfo = namedtuple("TensorInfo", "name dtype shape path offset nbytes")
@@ -253,6 +253,18 @@ def _entry_names(name, ndim, layout):
     return parts + (["%s.__dense_shape" % name] if ndim != 2 else [])
 
 
+def _write_array(handle, array, offset):
+    """Writes one array's bytes; returns its header entry."""
+    array = np.ascontiguousarray(array)
+    raw = memoryview(array.reshape(-1).view(np.uint8))
+    for lo in range(0, len(raw), _WRITE_CHUNK):
+        chunk = raw[lo:lo + _WRITE_CHUNK]
+        while len(chunk):
+            chunk = chunk[handle.write(chunk):]
+    return {"dtype": _CODES[array.dtype], "shape": list(array.shape),
+            "data_offsets": [offset, offset + array.nbytes]}
+
+
 def write_shard(path, items, names=None, metadata=None):
     """Writes ``(name, ndarray)`` pairs, produced one at a time, as one
     safetensors file; returns the bytes of tensor data written.
@@ -281,15 +293,9 @@ def write_shard(path, items, names=None, metadata=None):
     with open(path, "wb", buffering=0) as handle:
         handle.seek(8 + reserve)
         for name, array in items:
-            array = np.ascontiguousarray(array)
-            raw = memoryview(array.reshape(-1).view(np.uint8))
-            for lo in range(0, len(raw), _WRITE_CHUNK):
-                chunk = raw[lo:lo + _WRITE_CHUNK]
-                while len(chunk):
-                    chunk = chunk[handle.write(chunk):]
-            header[name] = {"dtype": _CODES[array.dtype], "shape": list(array.shape),
-                            "data_offsets": [offset, offset + array.nbytes]}
-            offset += array.nbytes
+            header[name] = _write_array(handle, array, offset)
+            offset = header[name]["data_offsets"][1]
+            del array  # before the next item is made
         header["__metadata__"] = metadata
         text = json.dumps(header, separators=(",", ":")).encode()
         handle.seek(0)
@@ -398,8 +404,8 @@ def _prune_tensor(w, value, ties):
     pruned, mask = ops.apply_threshold(w, strictly_above(value, w.dtype), backend="cpu")
     flat_w, flat_p, flat_m = w.reshape(-1), pruned.reshape(-1), mask.reshape(-1)
     left = ties
-    for lo in range(0, flat_w.size, _TIE_CHUNK):
-        equal = np.abs(flat_w[lo:lo + _TIE_CHUNK]) == value
+    for lo in range(0, flat_w.size, _CHUNK):
+        equal = np.abs(flat_w[lo:lo + _CHUNK]) == value
         count = int(np.count_nonzero(equal))
         if left >= count:
             left -= count
@@ -432,10 +438,14 @@ def _packed(info, pruned, layout, block):
 
 
 def _nonzero(a):
-    """Elements of ``a`` other than +-0 (16-bit ones by their bits)."""
+    """Elements of ``a`` other than +-0 (16-bit ones by their bits), in chunks."""
+    flat = a.reshape(-1)
     if halfs.is_half(a.dtype):
-        return int(np.count_nonzero(a.view(np.uint16) & 0x7FFF))
-    return int(np.count_nonzero(a))
+        flat = flat.view(np.uint16)
+        return sum(int(np.count_nonzero(flat[lo:lo + _CHUNK] & 0x7FFF))
+                   for lo in range(0, flat.size, _CHUNK))
+    return sum(int(np.count_nonzero(flat[lo:lo + _CHUNK]))
+               for lo in range(0, flat.size, _CHUNK))
 
 
 def _row(info, layout, nonzero, stored, note=""):
@@ -565,9 +575,9 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
                         nonzero = _nonzero(pruned)
                         packed = _packed(t, pruned, layout, block)
                         del pruned, mask
-                        for entry in packed:
-                            yield entry
                         rows.append(_row(t, layout, nonzero, sum(a.nbytes for _, a in packed)))
+                        while packed:  # each entry let go once written
+                            yield packed.pop(0)
                     del w
                     bar.update(t.nbytes)
 
