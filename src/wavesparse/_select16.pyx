@@ -27,18 +27,21 @@ def add_histogram(list views, int inf_key, hist, str argument="w"):
         free(vs)
 
 
-def apply_threshold(view, int t_key, int inf_key, str argument="w"):
-    """Thresholds a 2-D uint16 view; returns flat ``(bits, mask)`` in its order."""
+def apply_threshold(view, int t_key, int inf_key, str argument="w", out=None,
+                    out_mask=None):
+    """Thresholds a 2-D uint16 view; returns flat ``(bits, mask)`` in its order,
+    written into ``out`` (uint16) and ``out_mask`` (bool), C-contiguous
+    buffers of at least ``view.size`` elements, when given."""
     cdef ws_view v
     fill_view(&v, view)
-    bits = np.empty(view.size, dtype=np.uint16)
-    mask = np.empty(view.size, dtype=np.bool_)
-    cdef uint16_t *out = <uint16_t *>address_of(bits)
+    bits = np.empty(view.size, dtype=np.uint16) if out is None else out[:view.size]
+    mask = np.empty(view.size, dtype=np.bool_) if out_mask is None else out_mask[:view.size]
+    cdef uint16_t *target = <uint16_t *>address_of(bits)
     cdef uint8_t *m = <uint8_t *>address_of(mask)
     cdef uint16_t t = t_key
     cdef uint16_t limit = inf_key
     cdef int status
     with nogil:
-        status = ws_threshold16(&v, t, limit, out, m)
+        status = ws_threshold16(&v, t, limit, target, m)
     check_status(status, argument)
     return bits, mask

@@ -165,9 +165,13 @@ def threshold_key(t, dtype):
     return key
 
 
-def apply_threshold(w, t, argument="w"):
+def apply_threshold(w, t, argument="w", buffers=None):
     """Zero the elements of a 16-bit ``w`` with ``|w| < t`` (see
     :func:`wavesparse.ops.apply_threshold`, which calls this).
+
+    ``buffers``: optional C-contiguous ``(uint16, bool)`` arrays of at least
+    ``w.size`` elements that the results are written into (and view), so a
+    caller streaming many tensors reuses its memory.
 
     Examples
     --------
@@ -179,7 +183,8 @@ def apply_threshold(w, t, argument="w"):
     if w.size == 0:
         return w.copy(), np.zeros(w.shape, dtype=bool)
     view, order = _bits(w)
+    out, out_mask = buffers or (None, None)
     bits, mask = _select16.apply_threshold(view, threshold_key(t, w.dtype),
-                                           inf_key(w.dtype), argument)
+                                           inf_key(w.dtype), argument, out, out_mask)
     pruned = bits.view(w.dtype).reshape(w.shape, order=order)
     return pruned, mask.reshape(w.shape, order=order)

@@ -3,13 +3,18 @@
 A large model comes as shards (``model-00001-of-00004.safetensors``, ...)
 named by ``model.safetensors.index.json``, whose ``weight_map`` says which
 shard holds each tensor.  :func:`open_checkpoint` takes that index, or a
-folder (with such an index, or just ``*.safetensors`` files); each tensor is
-then read through a memory map of its own bytes (:func:`open_array`), never
-the whole file, and :func:`prune` streams the checkpoint:
+folder (with such an index, or just ``*.safetensors`` files), and reads only
+the headers; a tensor's bytes are then read alone, never the whole file:
+through a memory map (:func:`open_array`) or into one reused buffer
+(:class:`Reader`, what :func:`prune` does: no fresh pages per tensor, and a
+resident size set by the largest tensor).  :func:`prune` streams the
+checkpoint in two passes:
 
 1. selection: the magnitude histograms, tensor by tensor (one pass over
    16-bit keys for float16/bfloat16, see :mod:`wavesparse.halfs`; float32 and
-   float64 tensors go to :func:`wavesparse.ops.rank_magnitude` as memory maps);
+   float64 tensors, or a mix of dtypes, go to
+   :func:`wavesparse.ops.rank_magnitude` together, as memory maps, so that
+   case is not bounded by the largest tensor);
 2. writing: shard by shard, each tensor thresholded, its ties resolved by the
    position rule of :mod:`wavesparse.pruning.selection` (so the result is the
    one :class:`~wavesparse.MagnitudePruner` gives on the same tensors in
@@ -55,7 +60,8 @@ from wavesparse.io import CheckpointError
 from wavesparse.pruning.choice import layer_choice
 
 __all__ = ["TensorInfo", "Checkpoint", "DTYPES", "is_sharded", "read_header",
-           "open_checkpoint", "open_array", "write_checkpoint", "prune"]
+           "open_checkpoint", "open_array", "Reader", "write_shard", "write_checkpoint",
+           "prune"]
 
 INDEX_SUFFIX = ".safetensors.index.json"
 INDEX_NAME = "model" + INDEX_SUFFIX
@@ -243,6 +249,49 @@ def open_array(info):
                      shape=info.shape)
 
 
+class Reader:
+    """Reads tensors one at a time into one reused buffer (and keeps the
+    threshold's output buffers), so streaming a checkpoint touches the same
+    memory over and over: no page faults of fresh maps, and a resident size
+    set by the largest tensor.  An array it returns is valid until the next
+    call of :meth:`read`.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from wavesparse import shards
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.safetensors")
+    >>> _ = shards.write_shard(path, [("w", np.float16([[1, 2]]))])
+    >>> shards.Reader().read(shards.read_header(path)[0][0])
+    array([[1., 2.]], dtype=float16)
+    """
+
+    def __init__(self):
+        self._buffers = {}
+
+    def buffer(self, role, n, dtype):
+        """A reused C-contiguous ``dtype`` array of ``n`` elements for ``role``."""
+        dtype = np.dtype(dtype)
+        held = self._buffers.get(role)
+        if held is None or held.nbytes < n * dtype.itemsize:
+            held = self._buffers[role] = np.empty(n * dtype.itemsize, np.uint8)
+        return held[:n * dtype.itemsize].view(dtype)
+
+    def read(self, info):
+        """The tensor's values (in the reused buffer)."""
+        data = self.buffer("input", info.nbytes, np.uint8)
+        with open(info.path, "rb", buffering=0) as handle:
+            handle.seek(info.offset)
+            view, done = memoryview(data), 0
+            while done < info.nbytes:
+                got = handle.readinto(view[done:])
+                if not got:
+                    raise CheckpointError("%s: truncated while reading tensor %r"
+                                          % (info.path, info.name))
+                done += got
+        return data.view(info.dtype).reshape(info.shape)
+
+
 # ------------------------------------------------------------------ writing
 
 def _entry_names(name, ndim, layout):
@@ -383,12 +432,12 @@ def _one_half_dtype(infos):
     return len(dtypes) == 1 and halfs.is_half(next(iter(dtypes)))
 
 
-def _rank(infos, k, bar):
+def _rank(infos, k, bar, reader):
     """``(value, n_below)`` of the k-th smallest magnitude over ``infos``."""
     if _one_half_dtype(infos):
         hist = np.zeros(halfs.KEYS, dtype=np.int64)
         for t in infos:
-            halfs.histogram([open_array(t)], hist, argument=t.name)
+            halfs.histogram([reader.read(t)], hist, argument=t.name)
             bar.update(t.nbytes)
         key, n_below, _ = halfs.select(hist, k)
         return infos[0].dtype.type(halfs.value_of(key, infos[0].dtype)), n_below
@@ -398,14 +447,43 @@ def _rank(infos, k, bar):
     return value, n_below
 
 
-def _prune_tensor(w, value, ties):
+def _rank_one(w, k):
+    """``(value, n_below)`` of the k-th smallest magnitude of one array."""
+    value, n_below, _ = ops.rank_magnitude(w, k, backend="cpu")
+    return value, n_below
+
+
+def _threshold(w, t, reader):
+    """:func:`wavesparse.ops.apply_threshold` on the CPU, 16-bit results in
+    the reader's reused buffers."""
+    if not halfs.is_half(w.dtype) or not w.size:
+        return ops.apply_threshold(w, t, backend="cpu")
+    buffers = (reader.buffer("pruned", w.size, np.uint16),
+               reader.buffer("mask", w.size, np.bool_))
+    return halfs.apply_threshold(w, float(t), buffers=buffers)
+
+
+def _prune_tensor(w, value, ties, reader):
     """``(pruned, mask, ties pruned)``: ``|w| < value`` pruned, and of the
     ``|w| == value`` the first ``ties`` (flat C order), read in chunks."""
-    pruned, mask = ops.apply_threshold(w, strictly_above(value, w.dtype), backend="cpu")
+    if ties == 0:  # every tie kept: one threshold at the value itself
+        pruned, mask = _threshold(w, value, reader)
+        return pruned, mask, 0
+    pruned, mask = _threshold(w, strictly_above(value, w.dtype), reader)
     flat_w, flat_p, flat_m = w.reshape(-1), pruned.reshape(-1), mask.reshape(-1)
     left = ties
+    if halfs.is_half(w.dtype) and halfs.is_half(np.asarray(value).dtype):
+        # compare 16-bit keys: exact, and faster than the dtype's own ufuncs
+        flat = flat_w.view(np.uint16)
+        key = int(np.asarray(value).view(np.uint16)) & 0x7FFF
+
+        def equal_at(lo):
+            return (flat[lo:lo + _CHUNK] & 0x7FFF) == key
+    else:
+        def equal_at(lo):
+            return np.abs(flat_w[lo:lo + _CHUNK]) == value
     for lo in range(0, flat_w.size, _CHUNK):
-        equal = np.abs(flat_w[lo:lo + _CHUNK]) == value
+        equal = equal_at(lo)
         count = int(np.count_nonzero(equal))
         if left >= count:
             left -= count
@@ -529,12 +607,13 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
     total_bytes = sum(t.nbytes for t in ckpt.tensors)
     budget = {}  # name -> (threshold value, ties to prune) of local tensors
     value, ties = None, 0
+    reader = Reader()
     if scope == "global" and chosen:
         k = int(round(sparsity * sum(int(np.prod(t.shape)) for t in chosen)))
         if k:
             bar = _bar(sum(t.nbytes for t in chosen), "histograms", progress)
             try:
-                value, n_below = _rank(chosen, k - 1, bar)
+                value, n_below = _rank(chosen, k - 1, bar, reader)
             finally:
                 bar.close()
             ties = k - n_below
@@ -554,7 +633,7 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
             def entries(infos=infos):
                 nonlocal ties
                 for t in infos:
-                    w = open_array(t)
+                    w = reader.read(t)
                     if t.name not in chosen_names:
                         yield t.name, w
                         rows.append(_row(t, "dense", int(np.prod(t.shape)), t.nbytes,
@@ -564,12 +643,12 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
                             v, r = value, ties
                         else:
                             k = int(round(sparsity * w.size))
-                            v, n_below = (None, k) if k == 0 else _rank([t], k - 1, _NoBar())
+                            v, n_below = (None, k) if k == 0 else _rank_one(w, k - 1)
                             r = k - n_below
                         if v is None:
                             pruned, mask, used = np.array(w), np.ones(w.shape, bool), 0
                         else:
-                            pruned, mask, used = _prune_tensor(w, v, r)
+                            pruned, mask, used = _prune_tensor(w, v, r, reader)
                         if scope == "global":
                             ties -= used
                         nonzero = _nonzero(pruned)
