@@ -75,6 +75,7 @@ _CODES = {dtype: code for code, dtype in DTYPES.items()}
 _ORDER_KEY = "wavesparse.order"
 _WRITE_CHUNK = 1 << 28
 _CHUNK = 1 << 20  # elements read at a time by the tie and count passes
+_CHUNK_BYTES = 1 << 26  # bytes of a tensor read, pruned and written at a time
 
 #: One tensor of a shard: where its bytes lie in the file.
 TensorInfo = namedtuple("TensorInfo", "name dtype shape path offset nbytes")
@@ -282,14 +283,29 @@ class Reader:
         data = self.buffer("input", info.nbytes, np.uint8)
         with open(info.path, "rb", buffering=0) as handle:
             handle.seek(info.offset)
-            view, done = memoryview(data), 0
-            while done < info.nbytes:
-                got = handle.readinto(view[done:])
-                if not got:
-                    raise CheckpointError("%s: truncated while reading tensor %r"
-                                          % (info.path, info.name))
-                done += got
+            self._fill(handle, data, info)
         return data.view(info.dtype).reshape(info.shape)
+
+    def chunks(self, info, chunk_bytes):
+        """The tensor's flat elements, in 1-D pieces of at most ``chunk_bytes``
+        (each in the reused buffer, valid until the next piece)."""
+        step = max(1, chunk_bytes // info.dtype.itemsize) * info.dtype.itemsize
+        with open(info.path, "rb", buffering=0) as handle:
+            handle.seek(info.offset)
+            for lo in range(0, info.nbytes, step):
+                data = self.buffer("input", min(step, info.nbytes - lo), np.uint8)
+                self._fill(handle, data, info)
+                yield data.view(info.dtype)
+
+    @staticmethod
+    def _fill(handle, data, info):
+        view, done = memoryview(data), 0
+        while done < data.nbytes:
+            got = handle.readinto(view[done:])
+            if not got:
+                raise CheckpointError("%s: truncated while reading tensor %r"
+                                      % (info.path, info.name))
+            done += got
 
 
 # ------------------------------------------------------------------ writing
@@ -302,21 +318,38 @@ def _entry_names(name, ndim, layout):
     return parts + (["%s.__dense_shape" % name] if ndim != 2 else [])
 
 
-def _write_array(handle, array, offset):
-    """Writes one array's bytes; returns its header entry."""
-    array = np.ascontiguousarray(array)
-    raw = memoryview(array.reshape(-1).view(np.uint8))
+#: A tensor written piece by piece: its dtype, shape, and an iterable of
+#: arrays whose flat elements, one after the other, are the tensor's.
+Streamed = namedtuple("Streamed", "dtype shape pieces")
+
+
+def _write_bytes(handle, array):
+    raw = memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
     for lo in range(0, len(raw), _WRITE_CHUNK):
         chunk = raw[lo:lo + _WRITE_CHUNK]
         while len(chunk):
             chunk = chunk[handle.write(chunk):]
-    return {"dtype": _CODES[array.dtype], "shape": list(array.shape),
-            "data_offsets": [offset, offset + array.nbytes]}
+    return len(raw)
+
+
+def _write_array(handle, array, offset):
+    """Writes one array's (or :class:`Streamed` tensor's) bytes; returns its
+    header entry."""
+    if isinstance(array, Streamed):
+        dtype, shape = np.dtype(array.dtype), tuple(array.shape)
+        nbytes = sum(_write_bytes(handle, piece) for piece in array.pieces)
+        if nbytes != int(np.prod(shape)) * dtype.itemsize:
+            raise ValueError("streamed tensor of shape %s got %d bytes" % (shape, nbytes))
+    else:
+        dtype, shape = array.dtype, array.shape
+        nbytes = _write_bytes(handle, array)
+    return {"dtype": _CODES[dtype], "shape": list(shape),
+            "data_offsets": [offset, offset + nbytes]}
 
 
 def write_shard(path, items, names=None, metadata=None):
-    """Writes ``(name, ndarray)`` pairs, produced one at a time, as one
-    safetensors file; returns the bytes of tensor data written.
+    """Writes ``(name, ndarray or Streamed)`` pairs, produced one at a time,
+    as one safetensors file; returns the bytes of tensor data written.
 
     ``names`` (every entry name, in order) lets the header space be reserved
     before the data, so no tensor is held back; without it the items are
@@ -432,13 +465,14 @@ def _one_half_dtype(infos):
     return len(dtypes) == 1 and halfs.is_half(next(iter(dtypes)))
 
 
-def _rank(infos, k, bar, reader):
+def _rank(infos, k, bar, reader, chunk_bytes):
     """``(value, n_below)`` of the k-th smallest magnitude over ``infos``."""
     if _one_half_dtype(infos):
         hist = np.zeros(halfs.KEYS, dtype=np.int64)
         for t in infos:
-            halfs.histogram([reader.read(t)], hist, argument=t.name)
-            bar.update(t.nbytes)
+            for piece in reader.chunks(t, chunk_bytes):
+                halfs.histogram([piece], hist, argument=t.name)
+                bar.update(piece.nbytes)
         key, n_below, _ = halfs.select(hist, k)
         return infos[0].dtype.type(halfs.value_of(key, infos[0].dtype)), n_below
     arrays = [open_array(t) for t in infos]
@@ -551,7 +585,8 @@ def _bar(total, label, progress):
 
 
 def prune(source, output, sparsity, scope="local", include=None, exclude=None,
-          layout="dense", block=(16, 16), force=False, progress=True, metadata=None):
+          layout="dense", block=(16, 16), force=False, progress=True, metadata=None,
+          chunk_bytes=_CHUNK_BYTES):
     """Magnitude-prune a sharded checkpoint into a sharded output, streaming.
 
     Parameters
@@ -576,6 +611,10 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
         A tqdm progress bar (bytes/s) on stderr while it runs on a terminal.
     metadata : dict of str to str, optional
         Added to every output shard's header.
+    chunk_bytes : int
+        Tensors are read (and, in the dense layout, pruned and written) in
+        pieces of this many bytes, so memory stays bounded by it rather than
+        by the largest tensor; the CSR/BSR layouts hold one whole tensor.
 
     Returns
     -------
@@ -605,23 +644,72 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
     choice = layer_choice({t.name: _stand_in(t) for t in ckpt.tensors}, include, exclude)
     chosen = [t for t in ckpt.tensors if choice[t.name] is None]
     total_bytes = sum(t.nbytes for t in ckpt.tensors)
-    budget = {}  # name -> (threshold value, ties to prune) of local tensors
-    value, ties = None, 0
     reader = Reader()
+    chosen_names = {t.name for t in chosen}
+    value, ties = None, [0]  # the global threshold, and its ties still to prune
     if scope == "global" and chosen:
         k = int(round(sparsity * sum(int(np.prod(t.shape)) for t in chosen)))
         if k:
             bar = _bar(sum(t.nbytes for t in chosen), "histograms", progress)
             try:
-                value, n_below = _rank(chosen, k - 1, bar, reader)
+                value, n_below = _rank(chosen, k - 1, bar, reader, chunk_bytes)
             finally:
                 bar.close()
-            ties = k - n_below
+            ties = [k - n_below]
+    rows = []
+
+    def threshold_of(t):
+        """``(value, [ties])`` for tensor t: the global ones, or its own."""
+        if scope == "global":
+            return value, ties
+        k = int(round(sparsity * int(np.prod(t.shape))))
+        if k == 0:
+            return None, [0]
+        if halfs.is_half(t.dtype):
+            own, n_below = _rank([t], k - 1, _NoBar(), reader, chunk_bytes)
+        else:
+            own, n_below = _rank_one(open_array(t), k - 1)
+        return own, [k - n_below]
+
+    def pruned_pieces(t, v, budget, nonzero):
+        """t's elements in pieces, pruned at ``v`` (None: as they are)."""
+        for piece in reader.chunks(t, chunk_bytes):
+            if v is not None:
+                piece, _, used = _prune_tensor(piece, v, budget[0], reader)
+                budget[0] -= used
+            nonzero[0] += _nonzero(piece)
+            yield piece
+            bar.update(piece.nbytes)
+
+    def entries(infos):
+        for t in infos:
+            if t.name not in chosen_names:
+                yield t.name, Streamed(t.dtype, t.shape, pruned_pieces(t, None, None, [0]))
+                rows.append(_row(t, "dense", int(np.prod(t.shape)), t.nbytes, choice[t.name]))
+                continue
+            v, budget = threshold_of(t)
+            nonzero = [0]
+            if layout == "dense":
+                yield t.name, Streamed(t.dtype, t.shape, pruned_pieces(t, v, budget, nonzero))
+                rows.append(_row(t, layout, nonzero[0], t.nbytes))
+                continue
+            w = reader.read(t)
+            if v is None:
+                pruned = np.array(w)
+            else:
+                pruned, _, used = _prune_tensor(w, v, budget[0], reader)
+                budget[0] -= used
+            packed = _packed(t, pruned, layout, block)
+            rows.append(_row(t, layout, _nonzero(pruned), sum(a.nbytes for _, a in packed)))
+            del w, pruned
+            while packed:  # each entry let go once written
+                yield packed.pop(0)
+            bar.update(t.nbytes)
+
     out = _Output(output, force)
     try:
         bar = _bar(total_bytes, "pruning", progress)
-        rows, weight_map, written = [], {}, 0
-        chosen_names = {t.name for t in chosen}
+        weight_map, written = {}, 0
         for shard in ckpt.shards:
             infos = [t for t in ckpt.tensors if os.path.basename(t.path) == shard]
             entry_names = []
@@ -629,40 +717,9 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
                 entry_names += (_entry_names(t.name, len(t.shape), layout)
                                 if t.name in chosen_names else [t.name])
             weight_map.update(dict.fromkeys(entry_names, shard))
-
-            def entries(infos=infos):
-                nonlocal ties
-                for t in infos:
-                    w = reader.read(t)
-                    if t.name not in chosen_names:
-                        yield t.name, w
-                        rows.append(_row(t, "dense", int(np.prod(t.shape)), t.nbytes,
-                                         choice[t.name]))
-                    else:
-                        if scope == "global":
-                            v, r = value, ties
-                        else:
-                            k = int(round(sparsity * w.size))
-                            v, n_below = (None, k) if k == 0 else _rank_one(w, k - 1)
-                            r = k - n_below
-                        if v is None:
-                            pruned, mask, used = np.array(w), np.ones(w.shape, bool), 0
-                        else:
-                            pruned, mask, used = _prune_tensor(w, v, r, reader)
-                        if scope == "global":
-                            ties -= used
-                        nonzero = _nonzero(pruned)
-                        packed = _packed(t, pruned, layout, block)
-                        del pruned, mask
-                        rows.append(_row(t, layout, nonzero, sum(a.nbytes for _, a in packed)))
-                        while packed:  # each entry let go once written
-                            yield packed.pop(0)
-                    del w
-                    bar.update(t.nbytes)
-
-            written += write_shard(out.path(shard), entries(), entry_names,
+            written += write_shard(out.path(shard), entries(infos), entry_names,
                                    dict(metadata or {}))
-        _write_index(out.path(INDEX_NAME), weight_map, written, ckpt.metadata and {
+        _write_index(out.path(INDEX_NAME), weight_map, written, {
             k: v for k, v in ckpt.metadata.items() if k != "total_size"})
         bar.close()
         out.commit(INDEX_NAME)
