@@ -1,9 +1,10 @@
 """Global magnitude pruning of a sharded bfloat16 checkpoint, against the peers.
 
 Generates a sharded bfloat16 checkpoint with the tensor shapes of a
-Llama-style model (Llama 3.2 1B at ``--size 2.5``: hidden 2048, MLP 8192,
-grouped KV 512, vocabulary 128256, 16 layers; smaller sizes shrink the widths
-by the square root of the ratio), then prunes it globally to each sparsity:
+Llama-style model (Llama 3.2 1B at ``--size 2.47``: hidden 2048, MLP 8192,
+grouped KV 512, vocabulary 128256, 16 layers, the head tied to the
+embedding as in that checkpoint; other sizes scale the widths by the square
+root of the ratio), then prunes it globally to each sparsity:
 
 - ours: ``wavesparse prune DIR -o OUT --scope global`` (streaming);
 - numpy: load every shard (safetensors.numpy), concatenate the float32
@@ -34,7 +35,7 @@ import ml_dtypes
 import numpy as np
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
-FULL_GB = 2.47  # Llama 3.2 1B in bfloat16 (untied head)
+FULL_GB = 2.47  # Llama 3.2 1B in bfloat16 (1.24B parameters, tied head)
 
 
 def llama_shapes(size_gb):
@@ -52,7 +53,7 @@ def llama_shapes(size_gb):
                        p + "mlp.down_proj.weight": (h, inter),
                        p + "input_layernorm.weight": (h,),
                        p + "post_attention_layernorm.weight": (h,)})
-    shapes.update({"model.norm.weight": (h,), "lm_head.weight": (vocab, h)})
+    shapes["model.norm.weight"] = (h,)
     return shapes
 
 
