@@ -160,6 +160,9 @@ def _prune(args, out):
     _refuse_other_methods_options(args)
     if shards.is_sharded(args.input):
         return _prune_sharded(args, out)
+    if args.engine != "local" or args.scheduler:
+        raise UsageError("--engine dask and --scheduler apply to sharded input "
+                         "(a folder of shards or its index)")
     for path in (args.input, args.output):
         if os.path.splitext(path)[1].lower() not in io.SUFFIXES:
             raise UsageError("%s: expected a .safetensors or .npz file" % path)
@@ -221,23 +224,32 @@ def _prune_sharded(args, out):
     if args.output.endswith(io.SUFFIXES):
         raise UsageError("%s: a sharded checkpoint is written to a folder, not one file"
                          % args.output)
+    if args.scheduler and args.engine != "dask":
+        raise UsageError("--scheduler applies to --engine dask")
+    options = {"scope": args.scope, "include": args.include, "exclude": args.exclude,
+               "layout": args.layout, "block": args.block or (16, 16), "force": args.force,
+               "metadata": {"wavesparse.version": wavesparse.__version__,
+                            "wavesparse.method": args.method,
+                            "wavesparse.sparsity": str(args.sparsity)}}
     start = time.perf_counter()
-    result = shards.prune(args.input, args.output, args.sparsity, scope=args.scope,
-                          include=args.include, exclude=args.exclude, layout=args.layout,
-                          block=args.block or (16, 16), force=args.force,
-                          metadata={"wavesparse.version": wavesparse.__version__,
-                                    "wavesparse.method": args.method,
-                                    "wavesparse.sparsity": str(args.sparsity)})
+    if args.engine == "dask":
+        from wavesparse import dask_engine
+        result = dask_engine.prune(args.input, args.output, args.sparsity,
+                                   scheduler=args.scheduler, **options)
+    else:
+        result = shards.prune(args.input, args.output, args.sparsity, **options)
     seconds = time.perf_counter() - start
     rows = result["rows"]
     summary = report.totals(rows)
     target = report.totals([r for r in rows if r["name"] in set(result["chosen"])])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    where = ("%d dask workers" % result["workers"] if args.engine == "dask"
+             else "peak RSS %s" % report.human_bytes(peak))
     print("Pruned %d of %d tensors of %s: magnitude (scope %s), target %.1f%%, layout %s "
-          "(%.1f s, %.2f GB/s read, peak RSS %s)"
+          "(%.1f s, %.2f GB/s read, %s)"
           % (len(result["chosen"]), len(rows), args.input, args.scope, 100 * args.sparsity,
              args.layout, seconds, result["bytes_read"] / max(seconds, 1e-9) / 1e9,
-             report.human_bytes(peak)), file=out)
+             where), file=out)
     print(report.format_table(rows, summary), file=out)
     print("Pruned tensors: %.2f%% zeros; %s -> %s" % (
         100 * target["sparsity"], report.human_bytes(result["bytes_read"]),
@@ -536,6 +548,12 @@ def build_parser():
                    help="schedule steps begin:end:frequency (default 0:1000:100)")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON ('-': stdout)")
     p.add_argument("--force", action="store_true", help="allow writing over the input file")
+    p.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="sharded input: prune in this process, or on dask.distributed "
+                        "workers (extra 'distributed')")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: the scheduler (default: a LocalCluster of "
+                        "two workers on this machine)")
     p.set_defaults(run=_prune)
 
     p = sub.add_parser("inspect", help="report the tensors of a checkpoint, dense or sparse")

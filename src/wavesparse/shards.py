@@ -60,7 +60,8 @@ from wavesparse.io import CheckpointError
 from wavesparse.pruning.choice import layer_choice
 
 __all__ = ["TensorInfo", "Checkpoint", "DTYPES", "is_sharded", "read_header",
-           "open_checkpoint", "open_array", "Reader", "write_shard", "write_checkpoint",
+           "open_checkpoint", "open_array", "Reader", "Streamed", "write_shard",
+           "write_checkpoint", "chosen_tensors", "write_pruned_shard", "write_index",
            "prune"]
 
 INDEX_SUFFIX = ".safetensors.index.json"
@@ -584,6 +585,113 @@ def _bar(total, label, progress):
                 leave=False, disable=None)
 
 
+def chosen_tensors(source, include=None, exclude=None):
+    """``(checkpoint, choice, chosen)``: the checkpoint's headers, the
+    include/exclude choice of :func:`wavesparse.pruning.layer_choice` (name ->
+    None when pruned, else why not) and the chosen tensors in order.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from wavesparse import shards
+    >>> folder = tempfile.mkdtemp()
+    >>> shards.write_checkpoint(folder, [{"w": np.ones((2, 2)), "b": np.ones(2)}])
+    >>> shards.chosen_tensors(folder)[1]
+    {'w': None, 'b': '1-D: kept dense'}
+    """
+    ckpt = open_checkpoint(source)
+    names = [t.name for t in ckpt.tensors]
+    if len(set(names)) != len(names):
+        raise CheckpointError("%s: a tensor name appears in more than one shard" % source)
+    choice = layer_choice({t.name: _stand_in(t) for t in ckpt.tensors}, include, exclude)
+    return ckpt, choice, [t for t in ckpt.tensors if choice[t.name] is None]
+
+
+def write_index(path, ckpt, choice, layout, written):
+    """The output index: every entry's shard, and ``total_size``."""
+    weight_map = {}
+    for t in ckpt.tensors:
+        entries = (_entry_names(t.name, len(t.shape), layout) if choice[t.name] is None
+                   else [t.name])
+        weight_map.update(dict.fromkeys(entries, os.path.basename(t.path)))
+    _write_index(path, weight_map, written,
+                 {k: v for k, v in ckpt.metadata.items() if k != "total_size"})
+
+
+def write_pruned_shard(path, infos, choice, threshold_of, layout="dense", block=(16, 16),
+                       chunk_bytes=_CHUNK_BYTES, metadata=None, reader=None,
+                       on_bytes=None):
+    """Writes one output shard: the tensors ``infos`` of one input shard,
+    the chosen ones pruned; returns ``(bytes written, report rows)``.
+
+    ``threshold_of(name)`` gives a chosen tensor's ``(value, [ties])``: the
+    magnitude at or below which it is pruned (None: nothing), and a
+    one-element list of how many ``|w| == value`` to prune, first by
+    position, which is decreased as they are pruned (one list shared by all
+    tensors for a global threshold, or one per tensor).  The dask engine runs
+    this on the workers.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from wavesparse import shards
+    >>> folder = tempfile.mkdtemp()
+    >>> shards.write_checkpoint(folder, [{"w": np.float16([[3, 1], [2, 1]])}])
+    >>> infos = shards.open_checkpoint(folder).tensors
+    >>> out = os.path.join(folder, "out.safetensors")
+    >>> size, rows = shards.write_pruned_shard(out, infos, {"w": None},
+    ...                                         {"w": (np.float16(1), [1])}.get)
+    >>> shards.open_array(shards.read_header(out)[0][0])
+    memmap([[3., 0.],
+            [2., 1.]], dtype=float16)
+    """
+    reader = reader or Reader()
+    on_bytes = on_bytes or (lambda n: None)
+    rows = []
+
+    def pruned_pieces(t, v, budget, nonzero):
+        """t's elements in pieces, pruned at ``v`` (None: as they are)."""
+        for piece in reader.chunks(t, chunk_bytes):
+            if v is not None:
+                piece, _, used = _prune_tensor(piece, v, budget[0], reader)
+                budget[0] -= used
+            nonzero[0] += _nonzero(piece)
+            yield piece
+            on_bytes(piece.nbytes)
+
+    def entries():
+        for t in infos:
+            if choice[t.name] is not None:
+                yield t.name, Streamed(t.dtype, t.shape, pruned_pieces(t, None, None, [0]))
+                rows.append(_row(t, "dense", int(np.prod(t.shape)), t.nbytes, choice[t.name]))
+                continue
+            v, budget = threshold_of(t.name)
+            nonzero = [0]
+            if layout == "dense":
+                yield t.name, Streamed(t.dtype, t.shape, pruned_pieces(t, v, budget, nonzero))
+                rows.append(_row(t, layout, nonzero[0], t.nbytes))
+                continue
+            w = reader.read(t)
+            if v is None:
+                pruned = np.array(w)
+            else:
+                pruned, _, used = _prune_tensor(w, v, budget[0], reader)
+                budget[0] -= used
+            packed = _packed(t, pruned, layout, block)
+            rows.append(_row(t, layout, _nonzero(pruned), sum(a.nbytes for _, a in packed)))
+            del w, pruned
+            while packed:  # each entry let go once written
+                yield packed.pop(0)
+            on_bytes(t.nbytes)
+
+    names = []
+    for t in infos:
+        names += (_entry_names(t.name, len(t.shape), layout) if choice[t.name] is None
+                  else [t.name])
+    size = write_shard(path, entries(), names, dict(metadata or {}))
+    return size, rows
+
+
 def prune(source, output, sparsity, scope="local", include=None, exclude=None,
           layout="dense", block=(16, 16), force=False, progress=True, metadata=None,
           chunk_bytes=_CHUNK_BYTES):
@@ -637,15 +745,9 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
         raise ValueError("layout must be 'dense', 'csr' or 'bsr', got %r" % (layout,))
     if scope not in ("local", "global"):
         raise ValueError("scope must be 'local' or 'global', got %r" % (scope,))
-    ckpt = open_checkpoint(source)
-    names = [t.name for t in ckpt.tensors]
-    if len(set(names)) != len(names):
-        raise CheckpointError("%s: a tensor name appears in more than one shard" % source)
-    choice = layer_choice({t.name: _stand_in(t) for t in ckpt.tensors}, include, exclude)
-    chosen = [t for t in ckpt.tensors if choice[t.name] is None]
+    ckpt, choice, chosen = chosen_tensors(source, include, exclude)
     total_bytes = sum(t.nbytes for t in ckpt.tensors)
     reader = Reader()
-    chosen_names = {t.name for t in chosen}
     value, ties = None, [0]  # the global threshold, and its ties still to prune
     if scope == "global" and chosen:
         k = int(round(sparsity * sum(int(np.prod(t.shape)) for t in chosen)))
@@ -656,12 +758,13 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
             finally:
                 bar.close()
             ties = [k - n_below]
-    rows = []
 
-    def threshold_of(t):
-        """``(value, [ties])`` for tensor t: the global ones, or its own."""
+    def threshold_of(name):
+        """``(value, [ties])`` for a chosen tensor: the global ones (one
+        budget of ties shared by all), or its own."""
         if scope == "global":
             return value, ties
+        t = by_name[name]
         k = int(round(sparsity * int(np.prod(t.shape))))
         if k == 0:
             return None, [0]
@@ -671,56 +774,19 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
             own, n_below = _rank_one(open_array(t), k - 1)
         return own, [k - n_below]
 
-    def pruned_pieces(t, v, budget, nonzero):
-        """t's elements in pieces, pruned at ``v`` (None: as they are)."""
-        for piece in reader.chunks(t, chunk_bytes):
-            if v is not None:
-                piece, _, used = _prune_tensor(piece, v, budget[0], reader)
-                budget[0] -= used
-            nonzero[0] += _nonzero(piece)
-            yield piece
-            bar.update(piece.nbytes)
-
-    def entries(infos):
-        for t in infos:
-            if t.name not in chosen_names:
-                yield t.name, Streamed(t.dtype, t.shape, pruned_pieces(t, None, None, [0]))
-                rows.append(_row(t, "dense", int(np.prod(t.shape)), t.nbytes, choice[t.name]))
-                continue
-            v, budget = threshold_of(t)
-            nonzero = [0]
-            if layout == "dense":
-                yield t.name, Streamed(t.dtype, t.shape, pruned_pieces(t, v, budget, nonzero))
-                rows.append(_row(t, layout, nonzero[0], t.nbytes))
-                continue
-            w = reader.read(t)
-            if v is None:
-                pruned = np.array(w)
-            else:
-                pruned, _, used = _prune_tensor(w, v, budget[0], reader)
-                budget[0] -= used
-            packed = _packed(t, pruned, layout, block)
-            rows.append(_row(t, layout, _nonzero(pruned), sum(a.nbytes for _, a in packed)))
-            del w, pruned
-            while packed:  # each entry let go once written
-                yield packed.pop(0)
-            bar.update(t.nbytes)
-
+    by_name = {t.name: t for t in chosen}
     out = _Output(output, force)
     try:
         bar = _bar(total_bytes, "pruning", progress)
-        weight_map, written = {}, 0
+        rows, written = [], 0
         for shard in ckpt.shards:
             infos = [t for t in ckpt.tensors if os.path.basename(t.path) == shard]
-            entry_names = []
-            for t in infos:
-                entry_names += (_entry_names(t.name, len(t.shape), layout)
-                                if t.name in chosen_names else [t.name])
-            weight_map.update(dict.fromkeys(entry_names, shard))
-            written += write_shard(out.path(shard), entries(infos), entry_names,
-                                   dict(metadata or {}))
-        _write_index(out.path(INDEX_NAME), weight_map, written, {
-            k: v for k, v in ckpt.metadata.items() if k != "total_size"})
+            size, shard_rows = write_pruned_shard(
+                out.path(shard), infos, choice, threshold_of, layout, block,
+                chunk_bytes, metadata, reader=reader, on_bytes=bar.update)
+            written += size
+            rows += shard_rows
+        write_index(out.path(INDEX_NAME), ckpt, choice, layout, written)
         bar.close()
         out.commit(INDEX_NAME)
     except BaseException:
