@@ -215,15 +215,20 @@ def test_empty_messages_name_the_error():
 
 # ------------------------------------------------------------------ item 15
 
-def test_float16_is_left_with_a_reason_or_refused_naming_the_tensor(tmp_path, capsys):
+def test_float16_is_pruned_in_its_dtype_and_non_floats_are_refused_by_name(tmp_path, capsys):
+    """Item 15 asked for a clear refusal until float16 was supported; it now is
+    (issue 19), so it is pruned and written back as float16."""
     path = tmp_path / "h.npz"
-    np.savez(path, w=np.ones((4, 4), np.float32), h=np.ones((4, 4), np.float16))
+    h = np.arange(1, 17, dtype=np.float16).reshape(4, 4)
+    np.savez(path, w=np.ones((4, 4), np.float32), h=h, ids=np.arange(16).reshape(4, 4))
     status, text = call("prune", path, "-o", tmp_path / "o.npz")
-    assert status == 0 and "float16: kept (not supported yet)" in text
-    np.testing.assert_array_equal(io.load(tmp_path / "o.npz")["h"], np.ones((4, 4), np.float16))
-    status, _ = call("prune", path, "-o", tmp_path / "o.npz", "--include", "h")
-    line = one_line_error(capsys, status, "tensor 'h'")
-    assert "float16" in line and "convert it to float32" in line
+    assert status == 0, text
+    out = io.load(tmp_path / "o.npz")["h"]
+    assert out.dtype == np.float16
+    np.testing.assert_array_equal(out, np.where(h > 8, h, 0))     # the 8 smallest go
+    status, _ = call("prune", path, "-o", tmp_path / "o.npz", "--include", "ids")
+    line = one_line_error(capsys, status, "tensor 'ids'")
+    assert "not floats" in line
 
 
 # ------------------------------------------------------------------ item 22

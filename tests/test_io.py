@@ -297,7 +297,7 @@ def _header_file(path, header, data=b""):
 @pytest.mark.parametrize("header, data, match", [
     ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}, b"\0" * 4, "do not hold"),
     ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4, "do not hold"),
-    ({"w": {"dtype": "BF16", "shape": [1], "data_offsets": [0, 2]}}, b"\0" * 2, "BF16"),
+    ({"w": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 2]}}, b"\0" * 2, "F8_E4M3"),
     ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4, "non-negative"),
     ({"a": {"dtype": "U8", "shape": [1], "data_offsets": [1, 2]}}, b"\0" * 2, "gap or overlap"),
     ({"a": {"dtype": "U8", "shape": [2], "data_offsets": [0, 2]},

@@ -375,8 +375,3 @@ def test_cli_refuses_budget_option_misuse(checkpoint, tmp_path, extra, message):
     assert done.stderr.count("\n") == 1
 
 
-def test_scan_progress_without_tqdm_is_one_plain_line(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tqdm", None)          # import tqdm now fails
-    scan({"w": np.ones((4, 4))}, sparsities=(0.5, 0.7), progress=True)
-    err = capsys.readouterr().err
-    assert "scan 1/2  w at 70%" in err and err.endswith("scan 2/2 done" + " " * 46 + "\n")

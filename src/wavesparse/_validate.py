@@ -8,8 +8,9 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def float_array(value, name, ndim=None):
-    """``value`` as a float32/float64 ndarray (no copy when it already is one).
+def float_array(value, name, ndim=None, half=False):
+    """``value`` as a float32/float64 ndarray (no copy when it already is one);
+    with ``half``, float16 and bfloat16 (:mod:`wavesparse.halfs`) as well.
 
     Raises TypeError naming ``name`` for what is not an array of those
     dtypes (a scipy.sparse array included), ValueError for a rank other than
@@ -24,7 +25,12 @@ def float_array(value, name, ndim=None):
     except (TypeError, ValueError) as exc:
         raise TypeError("%s must be a float32 or float64 array: %s"
                         % (name, exc)) from None
-    if array.dtype not in FLOAT_DTYPES:
+    if half and array.dtype not in FLOAT_DTYPES:
+        from wavesparse.halfs import HALF_DTYPES
+        if array.dtype not in HALF_DTYPES:
+            raise TypeError("%s must hold float16, bfloat16, float32 or float64 "
+                            "values, got dtype %s" % (name, array.dtype))
+    elif array.dtype not in FLOAT_DTYPES:
         raise TypeError("%s must hold float32 or float64 values, got dtype %s"
                         % (name, array.dtype))
     if ndim is not None:

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 import wavesparse
-from wavesparse import _files, formats, io, report
+from wavesparse import _files, formats, io, report, shards
 from wavesparse._timing import median_seconds
 from wavesparse.pruning import GradualPruner, MagnitudePruner, layer_choice, registry
 
@@ -187,6 +187,8 @@ def _pack(name, pruned, layout, block, pattern=None):
         packed = formats.to_bsr(matrix, (r, c))
     if matrix.shape != pruned.shape:
         packed.original_shape = pruned.shape
+    if packed.dtype != pruned.dtype:
+        packed.stored_dtype = pruned.dtype  # 16-bit values, held as float32 by scipy
     return packed
 
 
@@ -230,6 +232,11 @@ def _prune(args, out):
     if args.layout == "nm" and args.method != "nm":
         raise UsageError("--layout nm stores N:M-pruned weights: it needs --method nm")
     _refuse_other_methods_options(args)
+    if shards.is_sharded(args.input):
+        return _prune_sharded(args, out)
+    if args.engine != "local" or args.scheduler:
+        raise UsageError("--engine dask and --scheduler apply to sharded input "
+                         "(a folder of shards or its index)")
     for path in (args.input, args.output):
         if os.path.splitext(path)[1].lower() not in io.SUFFIXES:
             raise UsageError("%s: expected a .safetensors or .npz file" % path)
@@ -380,6 +387,78 @@ def _check_plan_covers(plan, chosen):
                          % ", ".join(map(repr, missing[:8])))
 
 
+def _prune_sharded(args, out):
+    """``prune`` of an index or folder of shards into a folder, streaming
+    (see :mod:`wavesparse.shards`)."""
+    import resource
+    if args.budget or args.plan:
+        raise UsageError("--budget and --plan apply to a single-file checkpoint; a sharded "
+                         "one is pruned by --scope local or global")
+    _refuse_json_over(args, [args.input], [args.output])
+    if args.method != "magnitude":
+        raise UsageError("a sharded checkpoint is pruned by --method magnitude "
+                         "(--scope local or global), not %s" % args.method)
+    if args.output.endswith(io.SUFFIXES):
+        raise UsageError("%s: a sharded checkpoint is written to a folder, not one file"
+                         % args.output)
+    if args.scheduler and args.engine != "dask":
+        raise UsageError("--scheduler applies to --engine dask")
+    options = {"scope": args.scope, "include": args.include, "exclude": args.exclude,
+               "layout": args.layout, "block": args.block or (16, 16), "force": args.force,
+               "metadata": {"wavesparse.version": wavesparse.__version__,
+                            "wavesparse.method": args.method,
+                            "wavesparse.sparsity": str(args.sparsity)}}
+    start = time.perf_counter()
+    if args.engine == "dask":
+        from wavesparse import dask_engine
+        result = dask_engine.prune(args.input, args.output, args.sparsity,
+                                   scheduler=args.scheduler, **options)
+    else:
+        result = shards.prune(args.input, args.output, args.sparsity, **options)
+    seconds = time.perf_counter() - start
+    rows = result["rows"]
+    summary = report.totals(rows)
+    target = report.totals([r for r in rows if r["name"] in set(result["chosen"])])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    where = ("%d dask workers" % result["workers"] if args.engine == "dask"
+             else "peak RSS %s" % report.human_bytes(peak))
+    print("Pruned %d of %d tensors of %s: magnitude (scope %s), target %.1f%%, layout %s "
+          "(%.1f s, %.2f GB/s read, %s)"
+          % (len(result["chosen"]), len(rows), args.input, args.scope, 100 * args.sparsity,
+             args.layout, seconds, result["bytes_read"] / max(seconds, 1e-9) / 1e9,
+             where), file=out)
+    print(report.format_table(rows, summary), file=out)
+    print("Pruned tensors: %.2f%% zeros; %s -> %s" % (
+        100 * target["sparsity"], report.human_bytes(result["bytes_read"]),
+        report.human_bytes(result["bytes_written"])), file=out)
+    print("Wrote %s" % args.output, file=out)
+    if args.json:
+        _write_json(args.json, {"input": args.input, "output": args.output,
+                                "method": args.method, "scope": args.scope,
+                                "target_sparsity": args.sparsity, "layout": args.layout,
+                                "tensors": rows, "totals": summary, "pruned_totals": target,
+                                "seconds": seconds, "peak_rss_bytes": peak}, out)
+    return 0
+
+
+def _inspect_sharded(args, out):
+    """``inspect`` of an index or folder of shards, one shard in memory at a time."""
+    if args.plot:
+        raise UsageError("--plot draws one file; name a shard of %s" % args.file)
+    ckpt = shards.open_checkpoint(args.file)
+    rows = []
+    for shard in ckpt.shards:
+        tensors = io.load(os.path.join(ckpt.folder, shard))
+        rows += [report.tensor_row(name, value) for name, value in tensors.items()]
+        del tensors
+    summary = report.totals(rows)
+    print("%s: %d tensors in %d shards" % (args.file, len(rows), len(ckpt.shards)), file=out)
+    print(report.format_table(rows, summary), file=out)
+    if args.json:
+        _write_json(args.json, {"file": args.file, "tensors": rows, "totals": summary}, out)
+    return 0
+
+
 def _method_options(args):
     """{option dest: value} of the chosen method's own command-line options."""
     return {dest: getattr(args, dest) for dest in _METHOD_OPTIONS.get(args.method, ())}
@@ -442,6 +521,8 @@ def _sensitivity(args, out):
 
 def _inspect(args, out):
     _refuse_json_over(args, [args.file])
+    if shards.is_sharded(args.file):
+        return _inspect_sharded(args, out)
     if args.plot:
         _pyplot()
         if _same_file(args.plot, args.file):
@@ -755,8 +836,10 @@ def build_parser():
                        description="Prune a checkpoint and report what it did. By default "
                                    "every floating tensor of rank >= 2 is pruned; 1-D tensors "
                                    "(biases, norms) and non-float tensors stay as they are.")
-    p.add_argument("input", help="checkpoint to read (.safetensors or .npz)")
-    p.add_argument("-o", "--output", help="checkpoint to write (.safetensors or .npz)")
+    p.add_argument("input", help="checkpoint to read (.safetensors or .npz), or a folder "
+                   "of shards or its model.safetensors.index.json")
+    p.add_argument("-o", "--output", help="checkpoint to write (.safetensors or .npz; a "
+                   "folder for sharded input)")
     p.add_argument("--sparsity", type=_fraction, default=0.5,
                    help="fraction of weights (or channels) to remove, in [0, 1); default 0.5")
     p.add_argument("--method", choices=registry.names(), default="magnitude",
@@ -799,6 +882,12 @@ def build_parser():
                         help="prune by a plan file {target, method, layers: {name: sparsity}}; "
                              "its target replaces --sparsity and, without --include, its "
                              "tensors are the ones pruned")
+    p.add_argument("--engine", choices=["local", "dask"], default="local",
+                   help="sharded input: prune in this process, or on dask.distributed "
+                        "workers (extra 'distributed')")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --engine dask: the scheduler (default: a LocalCluster of "
+                        "two workers on this machine)")
     p.set_defaults(run=_prune)
 
     p = sub.add_parser("sensitivity", help="prune one tensor at a time and score it",

@@ -15,6 +15,7 @@ from wavesparse import _validate as check
 from wavesparse._dispatch import (INT32_MAX, assemble, blocksize as block_shape,
                                   refuse_nan, use_opencl)
 from wavesparse._dispatch import index_dtype as _index_rule
+from wavesparse.halfs import is_half
 
 __all__ = ["to_csr", "to_bsr", "analyze_sparsity", "index_dtype"]
 
@@ -42,6 +43,11 @@ def _on_device(backend, matrix):
     return True
 
 
+def _widened(dense):
+    """A 16-bit array as float32 (exact), another as it is."""
+    return dense.astype(np.float32) if is_half(dense.dtype) else dense
+
+
 def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT32_MAX):
     """A dense matrix as a ``scipy.sparse.csr_array``, optionally pruning it.
 
@@ -52,6 +58,9 @@ def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT
     ----------
     dense : array_like
         float32 or float64 of rank 1 (one row) or 2; C-, F-ordered or strided.
+        float16 and bfloat16 are read as float32 (exactly: scipy.sparse holds
+        no 16-bit dtype), so the result is float32 and
+        ``A.data.astype(dense.dtype)`` gives the 16-bit values back unchanged.
     threshold : float, optional
         Keep only elements with ``|w| >= threshold``.
     mask : array_like of bool, optional
@@ -83,7 +92,7 @@ def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT
     >>> A.indices.dtype
     dtype('int32')
     """
-    dense = check.float_array(dense, "dense", ndim=(1, 2))
+    dense = _widened(check.float_array(dense, "dense", ndim=(1, 2), half=True))
     matrix = check.matrix_view(dense)
     if threshold is not None and mask is not None:
         raise ValueError("pass threshold or mask, not both")
@@ -144,7 +153,8 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto"
     Parameters
     ----------
     dense : array_like
-        float32 or float64 matrix (rank 1 is one row).
+        float32 or float64 matrix (rank 1 is one row); float16 and bfloat16
+        are read as float32 (exactly), as in :func:`to_csr`.
     blocksize : int or (int, int)
         Block shape (R, C).
     pad : bool
@@ -181,7 +191,7 @@ def to_bsr(dense, blocksize, pad=False, norm=None, threshold=0.0, backend="auto"
     >>> A.indptr, A.indices, A.data.shape
     (array([0, 1, 2], dtype=int32), array([0, 1], dtype=int32), (2, 2, 2))
     """
-    dense = check.float_array(dense, "dense", ndim=(1, 2))
+    dense = _widened(check.float_array(dense, "dense", ndim=(1, 2), half=True))
     matrix = check.matrix_view(dense)
     r, c = block_shape(blocksize)
     if norm not in (None, "l1", "l2"):

@@ -52,10 +52,12 @@ import json
 import os
 import struct
 
+import ml_dtypes
 import numpy as np
 import scipy.sparse as sp
 
 from wavesparse import _files
+from wavesparse.halfs import is_half
 
 __all__ = ["load", "save", "metadata", "to_dense", "CheckpointError", "SUFFIXES"]
 
@@ -101,8 +103,8 @@ def _safetensors(path, doing):
 
 #: safetensors dtype names -> the little-endian numpy dtypes they are.
 _SAFETENSORS_DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2",
-                       "F16": "<f2", "U32": "<u4", "I32": "<i4", "F32": "<f4", "U64": "<u8",
-                       "I64": "<i8", "F64": "<f8"}
+                       "F16": "<f2", "BF16": ml_dtypes.bfloat16, "U32": "<u4", "I32": "<i4",
+                       "F32": "<f4", "U64": "<u8", "I64": "<i8", "F64": "<f8"}
 _MAX_HEADER = 100 << 20
 
 
@@ -270,6 +272,8 @@ def load(path, dense=False):
             raise CheckpointError("%s: sparse tensor %r lacks part %s"
                                   % (path, name, missing)) from None
         data, indices, indptr, shape = parts
+        if is_half(data.dtype):
+            data = data.astype(np.float32)  # exact; scipy.sparse holds no 16-bit dtype
         try:
             cls = sp.csr_array if fmt == "csr" else sp.bsr_array
             kwargs = {} if fmt == "csr" else {"blocksize": data.shape[1:]}
@@ -430,7 +434,8 @@ def _entries(tensors, kind):
                 raise CheckpointError("tensor %r holds Python objects, which a checkpoint "
                                       "cannot store" % name)
             if kind == ".safetensors" and (array.dtype.kind not in _SAFETENSORS_KINDS
-                                           or array.dtype.fields is not None):
+                                           or array.dtype.fields is not None) \
+                    and array.dtype != ml_dtypes.bfloat16:
                 raise CheckpointError("tensor %r holds %s, which safetensors cannot store "
                                       "(numbers and bools only): write .npz, or leave it out"
                                       % (name, array.dtype))
@@ -440,7 +445,9 @@ def _entries(tensors, kind):
         if fmt not in ("csr", "bsr"):
             raise ValueError("tensor %r: only CSR and BSR are stored, got %s"
                              % (name, fmt.upper()))
-        flat["%s.__%s_data" % (name, fmt)] = np.ascontiguousarray(value.data)
+        # stored_dtype: the 16-bit dtype of values scipy holds as float32.
+        data = value.data.astype(getattr(value, "stored_dtype", value.dtype), copy=False)
+        flat["%s.__%s_data" % (name, fmt)] = np.ascontiguousarray(data)
         flat["%s.__%s_indices" % (name, fmt)] = np.ascontiguousarray(value.indices)
         flat["%s.__%s_indptr" % (name, fmt)] = np.ascontiguousarray(value.indptr)
         flat["%s.__%s_shape" % (name, fmt)] = np.asarray(value.shape, dtype=np.int64)
@@ -465,7 +472,9 @@ def save(path, tensors, metadata=None):
     tensors : dict
         Name -> ndarray, scipy CSR/BSR array or
         :class:`~wavesparse.formats_nm.NMArray` (with an optional
-        ``original_shape`` attribute for tensors that were not matrices).
+        ``original_shape`` attribute for tensors that were not matrices, and
+        an optional ``stored_dtype``, float16 or bfloat16, for float32 values
+        to store in that dtype).
     metadata : dict of str to str, optional
         Stored in the safetensors header (ignored for ``.npz``); pass
         :func:`metadata` of the file a model came from to keep its keys.

@@ -11,7 +11,7 @@ costs more than the kernel saves), else the CPU.
 
 import numpy as np
 
-from wavesparse import _convert, _select
+from wavesparse import _convert, _select, halfs
 from wavesparse import _validate as check
 from wavesparse._dispatch import (AUTO_OPENCL_MIN, SparseParts, refuse_nan, sparse_parts,
                                   use_opencl)
@@ -26,9 +26,16 @@ def _weights_list(w, name):
         if not w:
             raise TypeError("%s must be an array or a non-empty list of "
                              "arrays, got an empty %s" % (name, type(w).__name__))
-        return [check.float_array(a, "%s[%d]" % (name, i))
+        return [check.float_array(a, "%s[%d]" % (name, i), half=True)
                 for i, a in enumerate(w)]
-    return [check.float_array(w, name)]
+    return [check.float_array(w, name, half=True)]
+
+
+def _cpu_only(dtype, backend, name):
+    """16-bit weights run on the CPU kernels; ``backend="opencl"`` is refused."""
+    if check.backend_name(backend) == "opencl":
+        raise TypeError("%s has dtype %s: the OpenCL kernels take float32 or float64; "
+                        "16-bit weights run with backend='cpu' or 'auto'" % (name, dtype))
 
 
 def kth_magnitude(w, k, backend="auto"):
@@ -41,9 +48,10 @@ def kth_magnitude(w, k, backend="auto"):
     Parameters
     ----------
     w : array_like or list of array_like
-        float32 or float64 weights of any shape and memory order.  A list may
-        mix the two dtypes; the float32 arrays are then read as float64
-        (one float64 copy of them).
+        float16, bfloat16, float32 or float64 weights of any shape and memory
+        order.  16-bit weights of one dtype take a single histogram pass over
+        their 15-bit magnitude keys (:mod:`wavesparse.halfs`, CPU only).  A
+        list may mix dtypes; all are then read as float64 (one float64 copy).
     k : int
         Rank, ``0 <= k < n`` where ``n`` is the total number of elements.
     backend : {"auto", "cpu", "opencl"}
@@ -52,15 +60,17 @@ def kth_magnitude(w, k, backend="auto"):
 
     Returns
     -------
-    value : numpy.float32 or numpy.float64
-        The k-th smallest ``|w|``.
+    value : numpy scalar of the weights' dtype
+        The k-th smallest ``|w|`` (float64 for a list of mixed dtypes).
     n_equal : int
         How many elements have exactly that magnitude.
 
     Raises
     ------
     ValueError
-        For NaN, a dtype other than float32/float64, or ``k`` outside [0, n).
+        For NaN or ``k`` outside [0, n).
+    TypeError
+        For another dtype, or 16-bit weights with ``backend="opencl"``.
 
     Examples
     --------
@@ -70,6 +80,8 @@ def kth_magnitude(w, k, backend="auto"):
     (np.float64(2.0), 2)
     >>> kth_magnitude([np.float32([5, 1]), np.float32([[-4], [2]])], 2)
     (np.float32(4.0), 1)
+    >>> kth_magnitude(np.float16([-0.5, 0.25, 1]), 1)
+    (np.float16(0.5), 1)
     """
     value, _, n_equal = rank_magnitude(w, k, backend)
     return value, n_equal
@@ -99,6 +111,11 @@ def rank_magnitude(w, k, backend="cpu"):
                          % (n, n, k))
     if len({a.dtype for a in arrays}) > 1:
         arrays = [a.astype(np.float64, copy=False) for a in arrays]
+    dtype = arrays[0].dtype
+    if halfs.is_half(dtype):
+        _cpu_only(dtype, backend, "w")
+        key, n_below, n_equal = halfs.select(halfs.histogram(arrays), k)
+        return dtype.type(halfs.value_of(key, dtype)), n_below, n_equal
     views = [check.flat_view(a)[0] for a in arrays if a.size]
     if use_opencl(backend, n):
         refuse_nan(arrays, "w")
@@ -113,7 +130,8 @@ def apply_threshold(w, t, backend="auto"):
     Parameters
     ----------
     w : array_like
-        float32 or float64 weights, any shape and memory order.
+        float16, bfloat16, float32 or float64 weights, any shape and memory
+        order (16-bit weights on the CPU only).
     t : float
         Threshold: ``w`` is kept where ``|w| >= t``.
     backend : {"auto", "cpu", "opencl"}
@@ -142,7 +160,12 @@ def apply_threshold(w, t, backend="auto"):
     >>> pruned, mask
     (array([ 0., -2.,  1.]), array([False,  True,  True]))
     """
-    w = check.float_array(w, "w")
+    w = check.float_array(w, "w", half=True)
+    if isinstance(t, np.generic) and halfs.is_half(t.dtype):
+        t = float(t)  # a 16-bit scalar is no numbers.Real
+    if halfs.is_half(w.dtype):
+        _cpu_only(w.dtype, backend, "w")
+        return halfs.apply_threshold(w, check.real_scalar(t, "t"))
     t = check.threshold_for(t, w.dtype, "t")
     if w.size == 0:
         return w.copy(), np.zeros(w.shape, dtype=bool)

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from wavesparse import io
+from wavesparse.halfs import is_float
 
 __all__ = ["tensor_row", "output_error", "totals", "format_table", "count", "size_change"]
 
@@ -107,7 +108,8 @@ def tensor_row(name, value, original=None, note=""):
     else:
         array = np.asarray(value)
         shape, total, layout, dtype = array.shape, array.size, "dense", array.dtype
-        nonzero = int(np.count_nonzero(array)) if array.dtype.kind in "fiub" else total
+        nonzero = (int(np.count_nonzero(array)) if array.dtype.kind in "fiub"
+                   or is_float(array.dtype) else total)
     row = {"name": name, "shape": tuple(int(s) for s in shape), "dtype": str(dtype),
            "layout": layout, "total": total,
            "sparsity": (total - nonzero) / total if total else 0.0,

@@ -34,6 +34,7 @@ import numpy as np
 
 from wavesparse import _validate as check
 from wavesparse._interop import as_numpy
+from wavesparse.halfs import is_half
 from wavesparse.pruning.choice import select_layers
 
 __all__ = ["Pruner", "check_mask"]
@@ -110,6 +111,10 @@ class Pruner:
     summary = ""
     #: What one threshold covers: "local" (each tensor) or "global".
     scope = "local"
+    #: Whether prune_arrays takes float16/bfloat16 as they are; if not, they
+    #: are read as float32 and the results cast back (exact when the pruner
+    #: only zeroes weights).
+    halves = False
 
     def __init__(self, sparsity, include=None, exclude=None, backend="auto"):
         self.sparsity = check.fraction(sparsity, "sparsity")
@@ -193,10 +198,10 @@ class Pruner:
         array([ True, False,  True,  True])
         """
         w, back = as_numpy(w, "w")
-        w = check.float_array(w, "w")
+        w = check.float_array(w, "w", half=True)
         target = self.sparsity if sparsity is None else check.fraction(sparsity, "sparsity")
         prior = None if mask is None else check_mask(as_numpy(mask, "mask")[0], w.shape, "mask")
-        result = self.prune_arrays({name: w}, {name: prior}, {name: target})
+        result = self._prune_any({name: w}, {name: prior}, {name: target})
         pruned, kept = result[name]
         self.history.append(self._record("layer", {name: target},
                                          {name: (w, pruned, kept)}))
@@ -242,13 +247,14 @@ class Pruner:
                             % type(masks).__name__)
         read = {n: as_numpy(v, "weights[%r]" % n) for n, v in weights.items()}
         names = select_layers({n: a for n, (a, _) in read.items()}, self.include, self.exclude)
-        arrays = {n: check.float_array(read[n][0], "weights[%r]" % n) for n in names}
+        arrays = {n: check.float_array(read[n][0], "weights[%r]" % n, half=True)
+                  for n in names}
         targets = self.targets(names, sparsity)
         masks = masks or {}
         priors = {n: (check_mask(as_numpy(masks[n], "masks[%r]" % n)[0], arrays[n].shape,
                                  "masks[%r]" % n)
                       if n in masks else None) for n in names}
-        result = self.prune_arrays(arrays, priors, targets)
+        result = self._prune_any(arrays, priors, targets)
         out, out_masks, details = dict(weights), {}, {}
         for n in names:
             pruned, kept = result[n]
@@ -259,6 +265,18 @@ class Pruner:
             self.progress(len(names), len(names), "done")
         self.history.append(self._record("model", targets, details))
         return out, out_masks
+
+    def _prune_any(self, arrays, priors, targets):
+        """:meth:`prune_arrays`, reading 16-bit arrays as float32 for a
+        pruner without ``halves`` and casting its results back."""
+        wide = {n: a for n, a in arrays.items() if is_half(a.dtype)}
+        if self.halves or not wide:
+            return self.prune_arrays(arrays, priors, targets)
+        result = self.prune_arrays(
+            {n: a.astype(np.float32) if n in wide else a for n, a in arrays.items()},
+            priors, targets)
+        return {n: (pruned.astype(arrays[n].dtype), kept) if n in wide else (pruned, kept)
+                for n, (pruned, kept) in result.items()}
 
     def targets(self, names, sparsity):
         """``{name: sparsity}`` for the chosen names from a float or a mapping."""

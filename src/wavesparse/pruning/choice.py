@@ -5,11 +5,9 @@ import fnmatch
 
 import numpy as np
 
+from wavesparse.halfs import is_float
+
 __all__ = ["layer_choice", "select_layers"]
-
-
-#: The float dtypes the pruners take; other floats (float16) are left as they are.
-PRUNABLE = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _exactly_named(name, patterns):
@@ -19,14 +17,13 @@ def _exactly_named(name, patterns):
 def layer_choice(weights, include=None, exclude=None):
     """For each tensor name, ``None`` when it is to be pruned, else why not.
 
-    With no ``include``, every float32/float64 tensor of rank 2 or more is
-    chosen.  ``include`` and ``exclude`` are glob patterns (``fnmatch``) on
+    With no ``include``, every floating tensor (float16, bfloat16, float32,
+    float64) of rank 2 or more is chosen.  ``include`` and ``exclude`` are glob patterns (``fnmatch``) on
     the names; a glob such as ``fc*`` chooses only the tensors of rank >= 2
     it matches, while a tensor of rank 0 or 1 (a bias, a norm) is chosen
-    only when ``include`` names it exactly.  Empty tensors and float16
-    tensors (not supported yet) are left as they are, with the reason.  A
-    pattern that matches no name, and a tensor named exactly in ``include``
-    that cannot be pruned (not float32/float64), are errors naming it.
+    only when ``include`` names it exactly.  Empty tensors are left as they
+    are, with the reason.  A pattern that matches no name, and a tensor named
+    exactly in ``include`` that holds no floats, are errors naming it.
 
     Examples
     --------
@@ -53,15 +50,11 @@ def layer_choice(weights, include=None, exclude=None):
             choice[name] = "not included"
         elif any(fnmatch.fnmatchcase(name, p) for p in exclude or ()):
             choice[name] = "excluded"
-        elif dtype not in PRUNABLE and exact:
-            raise ValueError("tensor %r is named in include but holds %s, %s; leave it "
-                             "out of include" % (name, dtype, "which is not supported yet "
-                                                 "(convert it to float32 first)"
-                                                 if dtype.kind == "f" else "not floats"))
-        elif dtype.kind != "f":
+        elif not is_float(dtype) and exact:
+            raise ValueError("tensor %r is named in include but holds %s, not floats; "
+                             "leave it out of include" % (name, dtype))
+        elif not is_float(dtype):
             choice[name] = "not float: kept"
-        elif dtype not in PRUNABLE:
-            choice[name] = "%s: kept (not supported yet)" % dtype
         elif size == 0:
             choice[name] = "empty: kept"
         elif ndim < 2 and not exact:

@@ -24,7 +24,8 @@ class MagnitudePruner(Pruner):
     Parameters
     ----------
     sparsity : float
-        Fraction in [0, 1).
+        Fraction in [0, 1).  float16 and bfloat16 weights are pruned as they
+        are (one histogram pass over their 16-bit keys) and stay 16-bit.
     scope : {"local", "global"}
     include, exclude : list of str, optional
         Glob patterns choosing the layers :meth:`prune_model` prunes; by
@@ -58,6 +59,7 @@ class MagnitudePruner(Pruner):
     """
 
     name = "magnitude"
+    halves = True
     summary = "smallest |w|, per tensor (--scope local) or over all chosen tensors (global)"
 
     def __init__(self, sparsity=None, scope="local", include=None, exclude=None,

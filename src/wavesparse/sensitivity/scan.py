@@ -53,7 +53,7 @@ def scan(weights, score=None, sparsities=DEFAULT_SPARSITIES, layers=None, method
         :mod:`~wavesparse.sensitivity.proxy`); layers without an entry use
         standard normal inputs.
     progress : bool, optional
-        Show a progress line on stderr (tqdm's when it is installed); by
+        Show tqdm's progress bar on stderr; by
         default only when stderr is a terminal.
 
     Returns
@@ -129,38 +129,25 @@ def _call(score, weights):
 
 
 class _Progress:
-    """tqdm's bar when tqdm is installed, else one rewritten line on stderr."""
+    """tqdm's bar on stderr (shown on a terminal unless ``show`` says)."""
 
     def __init__(self, total, show):
-        self.total, self.done = total, 0
-        self.show = sys.stderr.isatty() if show is None else bool(show)
-        self.bar = None
-        if self.show:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(total=total, desc="scan", unit="run", file=sys.stderr,
-                                leave=False)
+        from tqdm import tqdm
+        show = sys.stderr.isatty() if show is None else bool(show)
+        self.done = 0
+        self.bar = tqdm(total=total, desc="scan", unit="run", file=sys.stderr, leave=False,
+                        disable=not show)
 
     def step(self, label):
-        if self.bar is not None:
-            if self.done:
-                self.bar.update(1)
-            self.bar.set_postfix_str(label, refresh=True)
-        elif self.show:
-            sys.stderr.write("\rscan %d/%d  %-50s" % (self.done, self.total, label[:50]))
-            sys.stderr.flush()
+        if self.done:
+            self.bar.update(1)
+        self.bar.set_postfix_str(label, refresh=True)
         self.done += 1
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.update(1 if self.done else 0)
-            self.bar.close()
-        elif self.show:
-            sys.stderr.write("\rscan %d/%d done%s\n" % (self.done, self.total, " " * 46))
+        self.bar.update(1 if self.done else 0)
+        self.bar.close()
         return False

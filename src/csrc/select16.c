@@ -1,0 +1,105 @@
+/* 16-bit selection and thresholds: see wavesparse/select16.h. */
+#include "wavesparse/select16.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define WS_CHUNK16 ((int64_t)1 << 16)
+
+/* Counts one run of elements; returns nonzero when it met a NaN. */
+static int ws_count16(const uint16_t *first, int64_t length, int64_t stride,
+                      uint16_t inf_key, int64_t *hist) {
+    uint16_t largest = 0;
+    for (int64_t i = 0; i < length; ++i) {
+        uint16_t key = first[i * stride] & 0x7fff;
+        largest = key > largest ? key : largest;
+        hist[key] += 1;
+    }
+    return largest > inf_key;
+}
+
+int ws_histogram16(const ws_view *views, size_t count, uint16_t inf_key,
+                   int64_t *hist) {
+    int64_t n = ws_views_size(views, count);
+    int threads = ws_threads_for(n);
+    int64_t chunks = (n + WS_CHUNK16 - 1) / WS_CHUNK16;
+    if (threads > chunks) {
+        threads = chunks > 0 ? (int)chunks : 1;
+    }
+    int64_t *local = calloc((size_t)threads * WS_KEYS16, sizeof(int64_t));
+    if (local == NULL) {
+        return WS_ERR_NOMEM;
+    }
+    int nan_seen = 0;
+#pragma omp parallel num_threads(threads) reduction(| : nan_seen)
+    {
+        int t = 0;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+#endif
+        int64_t *mine = local + (size_t)t * WS_KEYS16;
+#pragma omp for schedule(static)
+        for (int64_t c = 0; c < chunks; ++c) {
+            int64_t lo = c * WS_CHUNK16;
+            int64_t hi = lo + WS_CHUNK16 < n ? lo + WS_CHUNK16 : n;
+            ws_cursor cursor;
+            ws_cursor_init(&cursor, views, count, lo, hi);
+            const char *first;
+            int64_t length, stride;
+            while (ws_segment_next(&cursor, sizeof(uint16_t), &first, &length,
+                                   &stride)) {
+                nan_seen |= ws_count16((const uint16_t *)first, length, stride,
+                                       inf_key, mine);
+            }
+        }
+    }
+    if (!nan_seen) {
+        for (int t = 0; t < threads; ++t) {
+            const int64_t *mine = local + (size_t)t * WS_KEYS16;
+            for (int key = 0; key < WS_KEYS16; ++key) {
+                hist[key] += mine[key];
+            }
+        }
+    }
+    free(local);
+    return nan_seen ? WS_ERR_NAN : WS_OK;
+}
+
+int ws_threshold16(const ws_view *in, uint16_t t_key, uint16_t inf_key,
+                   uint16_t *out, uint8_t *mask) {
+    int64_t n = in->rows * in->cols;
+    int threads = ws_threads_for(n);
+    int64_t chunks = (n + WS_CHUNK16 - 1) / WS_CHUNK16;
+    int nan_seen = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) \
+    reduction(| : nan_seen)
+    for (int64_t c = 0; c < chunks; ++c) {
+        int64_t lo = c * WS_CHUNK16;
+        int64_t hi = lo + WS_CHUNK16 < n ? lo + WS_CHUNK16 : n;
+        ws_cursor cursor;
+        ws_cursor_init(&cursor, in, 1, lo, hi);
+        const char *first;
+        int64_t length, stride;
+        int64_t at = lo;
+        while (ws_segment_next(&cursor, sizeof(uint16_t), &first, &length,
+                               &stride)) {
+            const uint16_t *values = (const uint16_t *)first;
+            uint16_t largest = 0;
+            for (int64_t i = 0; i < length; ++i) {
+                uint16_t bits = values[i * stride];
+                uint16_t key = bits & 0x7fff;
+                int keep = key >= t_key;
+                largest = key > largest ? key : largest;
+                out[at + i] = keep ? bits : 0;
+                mask[at + i] = (uint8_t)keep;
+            }
+            nan_seen |= largest > inf_key;
+            at += length;
+        }
+    }
+    return nan_seen ? WS_ERR_NAN : WS_OK;
+}
