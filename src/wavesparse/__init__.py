@@ -12,20 +12,21 @@ Examples
 3
 """
 
-from wavesparse import formats, io, opencl, ops, pruning
+from wavesparse import calibration, formats, io, opencl, ops, pruning
 from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
 from wavesparse.pruning import (BlockPruner, GradualPruner, MagnitudePruner, Pruner,
-                                StructuredPruner)
+                                SparseGPTPruner, StructuredPruner, WandaPruner)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SparseTensorConfig", "SparseOperations", "MagnitudePruner",
-    "StructuredPruner", "GradualPruner", "BlockPruner", "Pruner",
+    "StructuredPruner", "GradualPruner", "BlockPruner", "WandaPruner", "SparseGPTPruner",
+    "Pruner",
     "create_sparse_layer", "SparseLinear",
-    "formats", "io", "ops", "opencl", "pruning",
+    "calibration", "formats", "io", "ops", "opencl", "pruning",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",
     "__version__",
 ]

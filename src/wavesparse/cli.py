@@ -172,10 +172,13 @@ def _prune(args, out):
     block = args.block or getattr(pruner, "block", (16, 16))
     written = {}
     rows = []
+    stats = getattr(pruner, "stats", None)
     for name, value in tensors.items():
         if name in pruned:
             written[name] = _pack(name, pruned[name], args.layout, block)
-            rows.append(report.tensor_row(name, written[name], original=value))
+            rows.append(report.tensor_row(
+                name, written[name], original=value,
+                calibration=None if stats is None else stats.layer(name, value.shape)))
         else:
             written[name] = value
             rows.append(report.tensor_row(name, value, note=left.get(name, "")))
@@ -191,6 +194,10 @@ def _prune(args, out):
              " %dx%d" % block if args.layout == "bsr" else "",
              time.perf_counter() - start), file=out)
     print(report.format_table(rows, summary), file=out)
+    print("out err: ||W x - W' x|| / ||W x|| over %s" % (
+        "random normal x" if stats is None else "the inputs recorded in %s%s" % (
+            args.calibration, "" if all(stats.has_gram(n) for n in chosen)
+            else " (feature by feature where a tensor has no Gram matrix)")), file=out)
     print("Pruned tensors: %.2f%% zeros; file: %s -> %s (%.2fx smaller)"
           % (100 * target["sparsity"], report.human_bytes(summary["dense_bytes"]),
              report.human_bytes(summary["stored_bytes"]), summary["compression"]), file=out)
@@ -222,11 +229,12 @@ def _method_label(args):
 def _refuse_other_methods_options(args):
     """An option of another method than the chosen one is a usage error."""
     own = set(_METHOD_OPTIONS.get(args.method, ()))
-    for method, dests in _METHOD_OPTIONS.items():
+    for dests in _METHOD_OPTIONS.values():
         for dest in set(dests) - own:
             if getattr(args, dest) != _METHOD_DEFAULTS[dest]:
+                methods = [m for m, d in _METHOD_OPTIONS.items() if dest in d]
                 raise UsageError("--%s applies to --method %s"
-                                 % (dest.replace("_", "-"), method))
+                                 % (dest.replace("_", "-"), " and ".join(methods)))
 
 
 # ------------------------------------------------------------------ inspect

@@ -24,30 +24,47 @@ def stored_bytes(value):
     return int(np.asarray(value).nbytes)
 
 
-def output_error(original, pruned, samples=8, seed=0):
-    """``||W x - W' x|| / ||W x||`` over random normal inputs x.
+def output_error(original, pruned, samples=8, seed=0, calibration=None):
+    """``||W x - W' x|| / ||W x||`` over random normal inputs x, or over the
+    calibration inputs.
 
     ``W`` is viewed as the matrix ``(shape[0], rest)``; 0.0 when ``W x`` is
-    zero.
+    zero.  With ``calibration`` (the :class:`~wavesparse.calibration.LayerStats`
+    of this weight) the inputs are the recorded ones: the squared norms are
+    ``trace(D G D^T)`` for the Gram matrix G = X^T X, or, when the statistics
+    hold no Gram matrix, its diagonal (each feature's sum of squares).
 
     Examples
     --------
     >>> import numpy as np
+    >>> from wavesparse.calibration import LayerStats
     >>> from wavesparse.report import output_error
     >>> output_error(np.eye(2), np.eye(2))
+    0.0
+    >>> x = np.array([[1.0, 0.0], [1.0, 0.0]])  # the second input is always 0
+    >>> output_error(np.eye(2), np.diag([1.0, 0.0]), calibration=LayerStats.from_inputs(x))
     0.0
     """
     w = np.asarray(original, dtype=np.float64)
     w = w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(1, -1)
     p = io.to_dense(pruned) if sp.issparse(pruned) else np.asarray(pruned)
     p = np.asarray(p, dtype=np.float64).reshape(w.shape)
+    if calibration is not None:
+        d = w - p
+        if calibration.gram is not None:
+            error, reference = (np.einsum("ij,ij->", m @ calibration.gram, m) for m in (d, w))
+        else:
+            error, reference = (np.square(m) @ calibration.sum_squares for m in (d, w))
+            error, reference = error.sum(), reference.sum()
+        return float(np.sqrt(max(error, 0.0) / reference)) if reference > 0 else 0.0
     x = np.random.default_rng(seed).standard_normal((w.shape[1], samples))
     reference = np.linalg.norm(w @ x)
     return float(np.linalg.norm((w - p) @ x) / reference) if reference else 0.0
 
 
-def tensor_row(name, value, original=None, note=""):
-    """One table row: shape, dtype, layout, sparsity, bytes (and error).
+def tensor_row(name, value, original=None, note="", calibration=None):
+    """One table row: shape, dtype, layout, sparsity, bytes (and error, over
+    the ``calibration`` statistics' inputs when given: see :func:`output_error`).
 
     Examples
     --------
@@ -72,7 +89,7 @@ def tensor_row(name, value, original=None, note=""):
            "dense_bytes": total * np.dtype(dtype).itemsize,
            "stored_bytes": stored_bytes(value), "note": note}
     if original is not None:
-        row["output_error"] = output_error(original, value)
+        row["output_error"] = output_error(original, value, calibration=calibration)
     return row
 
 

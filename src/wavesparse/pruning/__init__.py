@@ -17,7 +17,7 @@ Examples
 --------
 >>> from wavesparse.pruning import registry
 >>> registry.names()
-['magnitude', 'structured', 'block']
+['magnitude', 'structured', 'block', 'wanda', 'sparsegpt']
 """
 
 from wavesparse.pruning.base import Pruner
@@ -28,6 +28,9 @@ from wavesparse.pruning import registry
 from wavesparse.pruning.magnitude import MagnitudePruner
 from wavesparse.pruning.structured import StructuredPruner, propagate
 from wavesparse.pruning.block import BlockPruner
+from wavesparse.pruning.wanda import WandaPruner
+from wavesparse.pruning.sparsegpt import SparseGPTPruner
 
-__all__ = ["Pruner", "MagnitudePruner", "StructuredPruner", "BlockPruner",
+__all__ = ["Pruner", "MagnitudePruner", "StructuredPruner", "BlockPruner", "WandaPruner",
+           "SparseGPTPruner",
            "GradualPruner", "propagate", "layer_choice", "select_layers", "registry"]
