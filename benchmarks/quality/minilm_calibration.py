@@ -10,17 +10,19 @@ the dense model; sequential rows prune layer by layer, recording each layer's
 inputs from the model whose earlier layers are pruned already.
 
 python benchmarks/quality/minilm_calibration.py [--docs 64] [--levels 0.5 0.7]
-    [--rows magnitude wanda sparsegpt ...] [--json out.json] [--save-best out.safetensors]
+    [--rows magnitude wanda sparsegpt ...] [--stats stats.safetensors] [--json out.json]
+    [--save-best out.safetensors]
 """
 
 import argparse
 import json
+import os
 import time
 
 from threadpoolctl import threadpool_limits
 
 from wavesparse import MagnitudePruner, SparseGPTPruner, WandaPruner, io
-from wavesparse.calibration import Recorder
+from wavesparse.calibration import Recorder, load_stats, save_stats
 from wavesparse.quality import minilm
 
 ROWS = ["magnitude", "magnitude-global", "wanda", "wanda-layer", "sparsegpt",
@@ -55,6 +57,8 @@ def main():
     p.add_argument("--rows", nargs="+", default=["magnitude", "wanda", "sparsegpt"],
                    choices=ROWS)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--stats", metavar="FILE", help="read the one-pass statistics from this "
+                   "file when it exists, else record them and write it")
     p.add_argument("--json", metavar="FILE", help="results, rewritten after every row")
     p.add_argument("--save-best", metavar="FILE",
                    help="write the pruned model with the best Lee r at the highest level")
@@ -64,10 +68,16 @@ def main():
     with threadpool_limits(args.threads):
         base = minilm.Encoder()
         texts = minilm.calibration_texts(args.docs)
-        recorder = Recorder()
-        tokens = minilm.record(base, texts, recorder)
-        stats = recorder.stats(metadata={"source": "lee_background.cor, first %d documents"
-                                         % len(texts), "tokens": str(tokens)})
+        if args.stats and os.path.exists(args.stats):
+            stats = load_stats(args.stats)
+            tokens = int(stats.metadata["tokens"])
+        else:
+            recorder = Recorder()
+            tokens = minilm.record(base, texts, recorder)
+            stats = recorder.stats(metadata={"source": "lee_background.cor, first %d "
+                                             "documents" % len(texts), "tokens": str(tokens)})
+            if args.stats:
+                save_stats(args.stats, stats)
         results["calibration"] = {"documents": len(texts), "tokens": tokens,
                                   "seconds": time.perf_counter() - start}
         print("calibration: %d documents of lee_background.cor, %d tokens (%.0f s)"

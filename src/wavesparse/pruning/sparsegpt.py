@@ -34,6 +34,8 @@ __all__ = ["SparseGPTPruner", "inverse_hessian_factor", "sparsegpt"]
 # Columns eliminated one by one before their updates reach the rest of the
 # block as one product: small enough that the rank-1 updates stay in cache.
 _SUB_BLOCK = 16
+# Later columns updated per product in the lazy update: bounds its temporary.
+_LAZY_ROWS = 1024
 
 
 def inverse_hessian_factor(gram, damp=0.01, name="gram"):
@@ -137,6 +139,7 @@ def sparsegpt(w, gram, sparsity, groups="layer", prior=None, block_size=128, dam
     diagonal = np.diag(factor).copy()
     dtype = w.dtype
     u = np.ascontiguousarray(factor, dtype=dtype)
+    del factor  # float32 weights: the float64 factor's memory goes back now
     work = np.array(w.T, dtype=dtype, order="C")  # one column of w per row: contiguous
     keep = np.ones((width, rows), dtype=bool)
     errors = np.empty((min(block_size, width), rows), dtype=dtype)
@@ -166,8 +169,9 @@ def sparsegpt(w, gram, sparsity, groups="layer", prior=None, block_size=128, dam
                     work[j + 1:stop] -= u[j, j + 1:stop, None] * err
             if stop < end:
                 work[stop:end] -= u[sub:stop, stop:end].T @ e[sub - start:stop - start]
-        if end < width:
-            work[end:] -= u[start:end, end:].T @ e
+        for lo in range(end, width, _LAZY_ROWS):
+            hi = min(lo + _LAZY_ROWS, width)
+            work[lo:hi] -= u[start:end, lo:hi].T @ e
     return np.ascontiguousarray(work.T), np.ascontiguousarray(keep.T)
 
 
