@@ -13,22 +13,23 @@ Examples
 """
 
 from wavesparse import _openmp  # noqa: F401  (first: OpenMP's wait policy, see there)
-from wavesparse import formats, io, opencl, ops, pruning, sensitivity
+from wavesparse import calibration, formats, io, opencl, ops, pruning, sensitivity
 from wavesparse.compat import SparseOperations, SparseTensorConfig
 from wavesparse.errors import OpenCLError, OpenCLMemoryError, OpenCLUnavailable
 from wavesparse.layers import SparseLinear, create_sparse_layer
 from wavesparse.compat_gpu import GPUSparseOperations
 from wavesparse.pruning import (BlockPruner, DynamicSparsePruner, GradualPruner,
-                                MagnitudePruner, NMPruner, Pruner, StructuredPruner)
+                                MagnitudePruner, NMPruner, Pruner, SparseGPTPruner,
+                                StructuredPruner, WandaPruner)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SparseTensorConfig", "SparseOperations", "GPUSparseOperations", "MagnitudePruner",
-    "StructuredPruner", "GradualPruner", "BlockPruner", "NMPruner", "DynamicSparsePruner",
-    "Pruner",
+    "StructuredPruner", "GradualPruner", "BlockPruner", "NMPruner", "WandaPruner",
+    "SparseGPTPruner", "DynamicSparsePruner", "Pruner",
     "create_sparse_layer", "SparseLinear",
-    "formats", "io", "ops", "opencl", "pruning", "sensitivity",
+    "calibration", "formats", "io", "ops", "opencl", "pruning", "sensitivity",
     "OpenCLError", "OpenCLMemoryError", "OpenCLUnavailable",
     "__version__",
 ]

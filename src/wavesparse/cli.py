@@ -263,6 +263,7 @@ def _prune(args, out):
     block = args.block or getattr(pruner, "block", (16, 16))
     written = {}
     rows = []
+    stats = getattr(pruner, "stats", None)
     csr_bytes = 0  # what CSR would store, for the --layout bsr warning
     n_tensors = len(tensors)
     # Tensor by tensor, the input and the dense result are let go as soon as
@@ -271,7 +272,8 @@ def _prune(args, out):
         value = tensors.pop(name)
         if name in pruned:
             dense = pruned.pop(name)
-            error = report.output_error(value, dense)
+            error = report.output_error(
+                value, dense, calibration=None if stats is None else stats.layer(name, value.shape))
             del value
             if args.layout == "bsr":
                 csr_bytes += report.stored_bytes(formats.to_csr(_as_matrix(dense)))
@@ -299,6 +301,10 @@ def _prune(args, out):
              " %dx%d" % block if args.layout == "bsr" else "",
              time.perf_counter() - start), file=out)
     print(report.format_table(rows, summary), file=out)
+    print("out err: ||W x - W' x|| / ||W x|| over %s" % (
+        "random normal x" if stats is None else "the inputs recorded in %s%s" % (
+            args.calibration, "" if all(stats.has_gram(n) for n in chosen)
+            else " (feature by feature where a tensor has no Gram matrix)")), file=out)
     print("Pruned tensors: %.2f%% zeros; file: %s -> %s (%s)"
           % (100 * target["sparsity"], report.human_bytes(summary["dense_bytes"]),
              report.human_bytes(summary["stored_bytes"]),
@@ -467,18 +473,19 @@ def _method_options(args):
 def _method_label(args):
     """The method and its own options, for the report's first line."""
     options = ", ".join("%s %s" % (dest.replace("_", "-"), value)
-                        for dest, value in _method_options(args).items())
+                        for dest, value in _method_options(args).items() if value is not None)
     return "%s (%s)" % (args.method, options) if options else args.method
 
 
 def _refuse_other_methods_options(args):
     """An option of another method than the chosen one is a usage error."""
     own = set(_METHOD_OPTIONS.get(args.method, ()))
-    for method, dests in _METHOD_OPTIONS.items():
+    for dests in _METHOD_OPTIONS.values():
         for dest in set(dests) - own:
             if getattr(args, dest) != _METHOD_DEFAULTS[dest]:
+                methods = [m for m, d in _METHOD_OPTIONS.items() if dest in d]
                 raise UsageError("--%s applies to --method %s"
-                                 % (dest.replace("_", "-"), method))
+                                 % (dest.replace("_", "-"), " and ".join(methods)))
 
 
 # ------------------------------------------------------------------ sensitivity

@@ -48,23 +48,32 @@ def _dense_rows(value, start, stop):
     return part.toarray()[start - lo * r:stop - lo * r]
 
 
-def output_error(original, pruned, samples=8, seed=0):
-    """``||W x - W' x|| / ||W x||`` over random normal inputs x.
+def output_error(original, pruned, samples=8, seed=0, calibration=None):
+    """``||W x - W' x|| / ||W x||`` over random normal inputs x, or over the
+    calibration inputs.
 
     ``W`` is viewed as the matrix ``(shape[0], rest)``; 0.0 when ``W x`` is
-    zero (or ``W`` is empty).  The product runs over blocks of rows, each
-    turned to float64 on its own (:data:`BLOCK_ELEMENTS` elements at a time),
-    so no float64 copy of the weight, and no dense copy of a sparse
-    ``pruned``, is ever made.
+    zero (or ``W`` is empty).  With ``calibration`` (the
+    :class:`~wavesparse.calibration.LayerStats` of this weight) the inputs are
+    the recorded ones: the squared norms are ``trace(D G D^T)`` for the Gram
+    matrix G = X^T X, or, when the statistics hold no Gram matrix, its
+    diagonal (each feature's sum of squares).  The sums run over blocks of
+    rows, each turned to float64 on its own (:data:`BLOCK_ELEMENTS` elements
+    at a time), so no float64 copy of the weight, and no dense copy of a
+    sparse ``pruned``, is ever made.
 
     Examples
     --------
     >>> import numpy as np
+    >>> from wavesparse.calibration import LayerStats
     >>> from wavesparse.report import output_error
     >>> output_error(np.eye(2), np.eye(2))
     0.0
     >>> round(output_error(np.float32([[3, 4]]), np.float32([[3, 0]]), samples=1), 3) >= 0
     True
+    >>> x = np.array([[1.0, 0.0], [1.0, 0.0]])  # the second input is always 0
+    >>> output_error(np.eye(2), np.diag([1.0, 0.0]), calibration=LayerStats.from_inputs(x))
+    0.0
     """
     w = np.asarray(original)
     if w.size == 0:
@@ -75,21 +84,32 @@ def output_error(original, pruned, samples=8, seed=0):
     if getattr(pruned, "format", None) == "nm":
         pruned = pruned.tocsr()
     p = pruned if sp.issparse(pruned) else np.asarray(pruned).reshape(rows, cols)
-    x = np.random.default_rng(seed).standard_normal((cols, samples))
+    if calibration is None:
+        x = np.random.default_rng(seed).standard_normal((cols, samples))
+
+        def energy(m):
+            return float(np.sum((m @ x) ** 2))
+    elif calibration.gram is not None:
+        def energy(m):
+            return float(np.einsum("ij,ij->", m @ calibration.gram, m))
+    else:
+        def energy(m):
+            return float((np.square(m) @ calibration.sum_squares).sum())
     step = max(1, BLOCK_ELEMENTS // cols)
     reference = difference = 0.0
     for start in range(0, rows, step):
         stop = min(rows, start + step)
         block = w[start:stop].astype(np.float64)
-        reference += float(np.sum((block @ x) ** 2))
+        reference += energy(block)
         block -= _dense_rows(p, start, stop)[:, :cols]
-        difference += float(np.sum((block @ x) ** 2))
+        difference += energy(block)
         del block  # before the next one is made
-    return float(np.sqrt(difference) / np.sqrt(reference)) if reference else 0.0
+    return float(np.sqrt(max(difference, 0.0) / reference)) if reference > 0 else 0.0
 
 
-def tensor_row(name, value, original=None, note=""):
-    """One table row: shape, dtype, layout, sparsity, bytes (and error).
+def tensor_row(name, value, original=None, note="", calibration=None):
+    """One table row: shape, dtype, layout, sparsity, bytes (and error, over
+    the ``calibration`` statistics' inputs when given: see :func:`output_error`).
 
     Examples
     --------
@@ -116,7 +136,7 @@ def tensor_row(name, value, original=None, note=""):
            "dense_bytes": total * np.dtype(dtype).itemsize,
            "stored_bytes": stored_bytes(value), "note": note}
     if original is not None:
-        row["output_error"] = output_error(original, value)
+        row["output_error"] = output_error(original, value, calibration=calibration)
     return row
 
 

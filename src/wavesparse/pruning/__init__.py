@@ -19,7 +19,7 @@ Examples
 --------
 >>> from wavesparse.pruning import registry
 >>> registry.names()
-['magnitude', 'structured', 'block', 'nm']
+['magnitude', 'structured', 'block', 'nm', 'wanda', 'sparsegpt']
 """
 
 from wavesparse.pruning.base import Pruner
@@ -32,7 +32,9 @@ from wavesparse.pruning.magnitude import MagnitudePruner
 from wavesparse.pruning.structured import StructuredPruner, propagate
 from wavesparse.pruning.block import BlockPruner
 from wavesparse.pruning.nm import NMPruner
+from wavesparse.pruning.wanda import WandaPruner
+from wavesparse.pruning.sparsegpt import SparseGPTPruner
 
 __all__ = ["Pruner", "MagnitudePruner", "StructuredPruner", "BlockPruner", "NMPruner",
-           "GradualPruner", "DynamicSparsePruner", "propagate", "layer_choice",
-           "select_layers", "registry"]
+           "WandaPruner", "SparseGPTPruner", "GradualPruner", "DynamicSparsePruner",
+           "propagate", "layer_choice", "select_layers", "registry"]

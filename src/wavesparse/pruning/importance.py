@@ -18,7 +18,7 @@ import numpy as np
 
 from wavesparse import _validate as check
 
-__all__ = ["magnitude", "taylor", "block_norms"]
+__all__ = ["magnitude", "taylor", "block_norms", "wanda"]
 
 
 def magnitude(w):
@@ -34,6 +34,27 @@ def taylor(w, grad):
         raise ValueError("grad must have the shape of w %s, got %s"
                          % (np.shape(w), grad.shape))
     return np.abs(w * grad)
+
+
+def wanda(w, feature_norms):
+    """``|W_ij| * ||X_j||`` (Sun et al. 2023): a weight's magnitude times the
+    norm of the input feature it multiplies, as float64 of ``w``'s shape.
+
+    ``w`` of shape ``(n_out, ...)`` is the matrix ``(n_out, n_in)`` (a 1-D
+    ``w`` is one row); ``feature_norms`` has ``n_in`` values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.pruning.importance import wanda
+    >>> wanda(np.array([[1.0, -1.0], [2.0, 0.5]]), np.array([3.0, 10.0]))
+    array([[ 3., 10.],
+           [ 6.,  5.]])
+    """
+    shape = np.shape(w)
+    matrix = np.abs(np.asarray(w, dtype=np.float64)).reshape(
+        shape[0] if len(shape) > 1 else 1, -1)
+    return (matrix * np.asarray(feature_norms, dtype=np.float64)).reshape(shape)
 
 
 def block_norms(w, block, norm="l1"):

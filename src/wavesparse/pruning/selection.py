@@ -102,8 +102,10 @@ def smallest_in_groups(scores, k, group=None, prior=None):
     ----------
     scores : ndarray
         Non-negative scores, at least 1-D; ``group`` divides the last axis.
-    k : int
-        Elements to prune per group, ``0 <= k <= group``.
+    k : int or array_like of int
+        Elements to prune per group, ``0 <= k <= group``: one count for every
+        group, or one per group (in the order of ``scores.reshape(-1,
+        group)``'s rows).
     group : int, optional
     prior : ndarray of bool, optional
         An earlier mask of the same shape (True = kept).
@@ -115,6 +117,9 @@ def smallest_in_groups(scores, k, group=None, prior=None):
     >>> smallest_in_groups(np.array([[3.0, 1.0, 2.0], [0.0, 0.0, 1.0]]), 1)
     array([[ True, False,  True],
            [False,  True,  True]])
+    >>> smallest_in_groups(np.array([[3.0, 1.0, 2.0], [0.0, 0.0, 1.0]]), [0, 2])
+    array([[ True,  True,  True],
+           [False, False,  True]])
     """
     scores = np.asarray(scores)
     shape = scores.shape
@@ -125,8 +130,13 @@ def smallest_in_groups(scores, k, group=None, prior=None):
         # Prior-pruned entries sort before every real (non-negative) score.
         grouped = np.where(prior, grouped, -1.0)
     order = np.argsort(grouped, axis=1, kind="stable")
-    keep = np.ones(grouped.shape, dtype=bool)
-    np.put_along_axis(keep, order[:, :k], False, axis=1)
+    if np.ndim(k) == 0:
+        keep = np.ones(grouped.shape, dtype=bool)
+        np.put_along_axis(keep, order[:, :k], False, axis=1)
+    else:
+        rank = np.empty_like(order)
+        np.put_along_axis(rank, order, np.arange(size), axis=1)
+        keep = rank >= np.asarray(k).reshape(-1, 1)
     if prior is not None:
         keep &= prior
     return keep.reshape(shape)

