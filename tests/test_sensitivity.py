@@ -375,3 +375,27 @@ def test_cli_refuses_budget_option_misuse(checkpoint, tmp_path, extra, message):
     assert done.stderr.count("\n") == 1
 
 
+
+
+def test_cli_scores_on_recorded_inputs(tmp_path):
+    """--score calibration: the proxy over the inputs of a statistics file,
+    against the error computed on those inputs directly."""
+    pytest.importorskip("safetensors")
+    from wavesparse.calibration import Recorder
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((6, 4))
+    x = rng.standard_normal((50, 4)) * np.array([10.0, 1.0, 0.1, 0.01])  # unequal features
+    np.savez(tmp_path / "m.npz", w=w)
+    rec = Recorder(gram=True)
+    rec.add("w", x)
+    rec.save(tmp_path / "stats.safetensors")
+    done = run("sensitivity", tmp_path / "m.npz", "--score", "calibration", "--calibration",
+               tmp_path / "stats.safetensors", "--sparsities", "0.5", "-o", tmp_path / "s.json")
+    assert done.returncode == 0, done.stderr
+    table = Sensitivity.load(tmp_path / "s.json")
+    pruned, _ = MagnitudePruner(0.5).prune_layer(w)
+    expected = -np.linalg.norm(x @ (w - pruned).T) / np.linalg.norm(x @ w.T)
+    assert table.scores["w"][0] == pytest.approx(expected, rel=1e-9)
+    missing = run("sensitivity", tmp_path / "m.npz", "--score", "calibration")
+    assert missing.returncode == 2 and "--calibration FILE" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1

@@ -505,10 +505,14 @@ def _sensitivity(args, out):
     from wavesparse.sensitivity import scan
     if os.path.splitext(args.input)[1].lower() not in io.SUFFIXES:
         raise UsageError("%s: expected a .safetensors or .npz file" % args.input)
+    if (args.score == "calibration") != (args.calibration is not None):
+        raise UsageError("--score calibration and --calibration FILE go together")
     tensors = io.load(args.input, dense=True)
     chosen, _ = _choose(tensors, args.include, args.exclude)
+    stats = None if args.calibration is None else _scan_stats(args.calibration, tensors,
+                                                              chosen)
     start = time.perf_counter()
-    table = scan(tensors, sparsities=args.sparsities, layers=chosen,
+    table = scan(tensors, sparsities=args.sparsities, layers=chosen, stats=stats,
                  progress=sys.stderr.isatty())
     print("Scanned %d tensors of %s at %d sparsities (%.1f s)"
           % (len(chosen), args.input, len(args.sparsities), time.perf_counter() - start),
@@ -522,6 +526,19 @@ def _sensitivity(args, out):
         table.plot(args.plot)
         print("Wrote %s" % args.plot, file=out)
     return 0
+
+
+def _scan_stats(path, tensors, chosen):
+    """The proxy's input moments of each chosen tensor from a calibration
+    statistics file: its Gram matrix, else each feature's sum of squares."""
+    from wavesparse.calibration import load_stats
+    stats = load_stats(path)
+    moments = {}
+    for name in chosen:
+        layer = stats.layer(name, tensors[name].shape)
+        moments[name] = ({"gram": layer.gram, "rows": layer.rows} if layer.gram is not None
+                         else {"sumsq": layer.sum_squares, "rows": layer.rows})
+    return moments
 
 
 # ------------------------------------------------------------------ inspect
@@ -903,8 +920,12 @@ def build_parser():
                                    "relative output error on standard normal inputs, which "
                                    "needs no model).")
     p.add_argument("input", help="checkpoint to read (.safetensors or .npz)")
-    p.add_argument("--score", choices=["proxy"], default="proxy",
-                   help="what is scored (proxy: -||Wx - W'x|| / ||Wx||, x standard normal)")
+    p.add_argument("--score", choices=["proxy", "calibration"], default="proxy",
+                   help="what is scored: -||Wx - W'x|| / ||Wx|| over x standard normal "
+                        "(proxy) or over the inputs recorded in --calibration FILE")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="calibration statistics (wavesparse.calibration) for --score "
+                        "calibration")
     p.add_argument("--sparsities", type=_sparsities, default=[0.3, 0.5, 0.7, 0.8, 0.9, 0.95],
                    metavar="S,S,...", help="default 0.3,0.5,0.7,0.8,0.9,0.95")
     p.add_argument("-o", "--output", metavar="JSON", help="write the table (for --scan)")
