@@ -82,7 +82,7 @@ def stats_file(tmp_path, widths, gram=True):
     ("no file", "cannot read calibration statistics"),
     ("not stats", "is not a calibration statistics file"),
     ("no option", "--method wanda needs --calibration FILE"),
-    ("other method", "--calibration applies to --method wanda and sparsegpt"),
+    ("other method", "--calibration applies to --method nm, wanda and sparsegpt"),
     ("no gram", "hold no Gram matrix for 'fc1.weight'"),
 ])
 def test_errors_are_one_line_and_exit_2(files, tmp_path, case, expected):

@@ -245,3 +245,25 @@ def test_prune_nm_usage_errors(tmp_path):
     done = run("prune", tmp_path / "in.npz", "-o", tmp_path / "o.npz", "--method", "nm",
                "--sparsity", "0.9")
     assert done.returncode == 2 and "--sparsity 0.9 disagrees" in done.stderr
+
+
+def test_wanda_criterion_keeps_the_largest_scores_of_each_group():
+    """criterion='wanda': per group of 4 inputs, the n largest |W_ij| * ||X_j||
+    (ties by position), against the scores written out."""
+    from wavesparse.calibration import Recorder
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((5, 8))
+    x = rng.standard_normal((30, 8)) * np.array([5, 1, 0.1, 2, 1, 1, 0.01, 3])
+    rec = Recorder(gram=False)
+    rec.add("fc", x)
+    _, mask = NMPruner(2, 4, criterion="wanda", stats=rec.stats()).prune_layer(w, name="fc")
+    scores = np.abs(w) * np.sqrt((x ** 2).sum(axis=0))
+    expected = np.ones(w.shape, bool)
+    for r in range(5):
+        for g in range(2):
+            group = scores[r, 4 * g:4 * g + 4]
+            pruned = sorted(range(4), key=lambda j: (group[j], j))[:2]   # smallest, lower first
+            expected[r, [4 * g + j for j in pruned]] = False
+    np.testing.assert_array_equal(mask, expected)
+    with pytest.raises(ValueError, match="needs stats"):
+        NMPruner(2, 4, criterion="wanda")

@@ -484,8 +484,9 @@ def _refuse_other_methods_options(args):
         for dest in set(dests) - own:
             if getattr(args, dest) != _METHOD_DEFAULTS[dest]:
                 methods = [m for m, d in _METHOD_OPTIONS.items() if dest in d]
-                raise UsageError("--%s applies to --method %s"
-                                 % (dest.replace("_", "-"), " and ".join(methods)))
+                listed = ", ".join(methods[:-1]) + " and " + methods[-1] if len(methods) > 1 \
+                    else methods[0]
+                raise UsageError("--%s applies to --method %s" % (dest.replace("_", "-"), listed))
 
 
 # ------------------------------------------------------------------ sensitivity

@@ -11,14 +11,15 @@ import math
 import numpy as np
 
 from wavesparse import _validate as check
+from wavesparse.calibration.stats import as_stats
 from wavesparse.pruning.base import Pruner
-from wavesparse.pruning.importance import magnitude
+from wavesparse.pruning.importance import magnitude, wanda
 from wavesparse.pruning.registry import register
 from wavesparse.pruning.selection import smallest_in_groups
 
 __all__ = ["NMPruner", "parse_pattern"]
 
-CRITERIA = {"magnitude": magnitude}
+CRITERIA = ("magnitude", "wanda")
 
 
 def parse_pattern(text):
@@ -58,8 +59,12 @@ class NMPruner(Pruner):
     axis : int
         The axis the groups run along (1: along each row of a Linear's
         ``(out, in)`` weight, the input features, as 2:4 hardware wants).
-    criterion : {"magnitude"}
-        The importance score (|w|).
+    criterion : {"magnitude", "wanda"}
+        The importance score: |w|, or Wanda's ``|W_ij| * ||X_j||`` from
+        calibration statistics (``stats``; groups along the inputs, ``axis=1``).
+    stats : str, os.PathLike or CalibrationStats, optional
+        The input statistics of ``criterion="wanda"``
+        (:mod:`wavesparse.calibration`).
     pad : bool
         When the axis' length is not a multiple of ``m``: False raises
         ValueError; True treats the last group as padded with pruned entries
@@ -76,13 +81,22 @@ class NMPruner(Pruner):
     array([[ 0., -3.,  2.,  0.,  0.,  4., -4.,  0.]])
     >>> NMPruner(2, 4).sparsity
     0.5
+
+    Ranked by Wanda scores, an input that carries no signal loses its weights first:
+
+    >>> from wavesparse.calibration import Recorder
+    >>> rec = Recorder()
+    >>> rec.add("fc", np.array([[1.0, 1.0, 0.0, 1.0], [1.0, 1.0, 0.0, 1.0]]))
+    >>> NMPruner(3, 4, criterion="wanda", stats=rec.stats()).prune_layer(
+    ...     np.array([[1.0, 2.0, 9.0, 3.0]]), name="fc")[1]
+    array([[ True,  True, False,  True]])
     """
 
     name = "nm"
     summary = "keep the N largest |w| of every M consecutive weights (--nm 2:4)"
 
     def __init__(self, n, m, axis=1, criterion="magnitude", pad=False,
-                 include=None, exclude=None):
+                 include=None, exclude=None, stats=None):
         n, m = check.index(n, "n"), check.index(m, "m")
         if not 1 <= n <= m:
             raise ValueError("n and m must satisfy 1 <= n <= m, got n=%d, m=%d" % (n, m))
@@ -95,6 +109,13 @@ class NMPruner(Pruner):
             raise ValueError("criterion must be one of %s, got %r"
                              % (", ".join(map(repr, CRITERIA)), criterion))
         self.criterion = criterion
+        if criterion == "wanda":
+            if stats is None:
+                raise ValueError("criterion='wanda' needs stats= (calibration statistics)")
+            if check.index(axis, "axis") != 1:
+                raise ValueError("criterion='wanda' ranks along the inputs: axis must be 1, "
+                                 "got %r" % (axis,))
+        self.stats = None if stats is None else as_stats(stats)
         if not isinstance(pad, (bool, np.bool_)):
             raise TypeError("pad must be a bool, got %r" % (pad,))
         self.pad = bool(pad)
@@ -106,11 +127,21 @@ class NMPruner(Pruner):
                                 "consecutive inputs (default 2:4); sets the sparsity")
         group.add_argument("--nm-pad", action="store_true",
                            help="pad an input length that M does not divide")
+        group.add_argument("--nm-criterion", choices=CRITERIA, default="magnitude",
+                           help="rank within each group by |w| or by Wanda scores "
+                                "(needs --calibration FILE)")
+        group.add_argument("--calibration", metavar="FILE",
+                           help="calibration statistics (wavesparse.calibration) for "
+                                "--method wanda and sparsegpt, and --nm-criterion wanda")
 
     @classmethod
     def from_arguments(cls, args):
         n, m = args.nm
-        pruner = cls(n, m, pad=args.nm_pad, include=args.include, exclude=args.exclude)
+        if args.nm_criterion == "wanda" and not args.calibration:
+            raise ValueError("--nm-criterion wanda needs --calibration FILE")
+        pruner = cls(n, m, pad=args.nm_pad, include=args.include, exclude=args.exclude,
+                     criterion=args.nm_criterion,
+                     stats=args.calibration if args.nm_criterion == "wanda" else None)
         # The pattern sets the sparsity; a --sparsity other than the parser's
         # default 0.5 that disagrees with it is a mistake.
         if args.sparsity != 0.5 and not math.isclose(args.sparsity, pruner.sparsity):
@@ -126,7 +157,11 @@ class NMPruner(Pruner):
         if not -w.ndim <= self.axis < w.ndim:
             raise ValueError("axis %d is out of range for %s of shape %s"
                              % (self.axis, "w" if name is None else repr(name), w.shape))
-        scores = np.moveaxis(CRITERIA[self.criterion](w), self.axis, -1)
+        if self.criterion == "wanda":
+            scores = wanda(w, self.stats.layer(name, w.shape).feature_norms())
+        else:
+            scores = magnitude(w)
+        scores = np.moveaxis(scores, self.axis, -1)
         kept_prior = None if prior is None else np.moveaxis(prior, self.axis, -1)
         length = scores.shape[-1]
         extra = -length % self.m
