@@ -19,13 +19,13 @@ import argparse
 import copy
 import json
 import os
-import statistics
 import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from wavesparse import formats, io
+from wavesparse._timing import median_seconds
 from wavesparse.formats_nm import to_nm
 from wavesparse.pruning import BlockPruner, MagnitudePruner, NMPruner, StructuredPruner, propagate
 from wavesparse.quality import minilm
@@ -38,13 +38,9 @@ from _harness import blas_info
 
 
 def median_ms(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+    """Median milliseconds after one warm-up run, with no pause before it: a
+    model's forward follows numpy's own calls, as in a user's program."""
+    return 1e3 * median_seconds(fn, repeat, settle=0.0)
 
 
 # ------------------------------------------------------------------ MiniLM

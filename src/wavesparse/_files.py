@@ -27,6 +27,7 @@ Examples
 """
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -132,3 +133,25 @@ def replacing(path):
 def _remove(path):
     with contextlib.suppress(FileNotFoundError):
         os.remove(path)
+
+
+def write_json(path, payload, sort_keys=False):
+    """``payload`` as indented JSON in ``path``, through :func:`replacing`."""
+    text = json.dumps(payload, indent=2, sort_keys=sort_keys)
+    with replacing(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write(text + "\n")
+
+
+def read_json(path, from_dict):
+    """``from_dict(payload)`` of the JSON file ``path``; ValueError naming the
+    file (one line) for what is not JSON or what ``from_dict`` refuses."""
+    with open(path) as f:
+        try:
+            payload = json.load(f)
+        except json.JSONDecodeError as exc:
+            raise ValueError("%s is not JSON: %s" % (path, exc)) from None
+    try:
+        return from_dict(payload)
+    except ValueError as exc:
+        raise ValueError("%s: %s" % (path, exc)) from None

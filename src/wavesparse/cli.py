@@ -143,13 +143,10 @@ def _report_stream(args, out):
 
 
 def _write_json(path, payload, out):
-    text = json.dumps(payload, indent=2, sort_keys=True)
     if path == "-":
-        print(text, file=out)
+        print(json.dumps(payload, indent=2, sort_keys=True), file=out)
         return
-    with _files.replacing(path) as tmp:
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
+    _files.write_json(path, payload, sort_keys=True)
 
 
 def _choose(tensors, include, exclude):

@@ -12,7 +12,6 @@ Examples
 import numpy as np
 import scipy.sparse as sp
 
-from wavesparse import io
 from wavesparse.halfs import is_float
 
 __all__ = ["tensor_row", "output_error", "totals", "format_table", "count", "size_change"]

@@ -6,12 +6,11 @@ to within one weight; :meth:`Plan.check` says so, or says why not, against
 the tensors it is meant for.
 """
 
-import json
-import os
 
 import numpy as np
 
 from wavesparse import _validate as check
+from wavesparse._files import read_json, write_json
 
 __all__ = ["Plan"]
 
@@ -149,43 +148,12 @@ class Plan:
         >>> Plan.load(path)
         Plan(target=0.5, method='uniform', 1 layers)
         """
-        write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path):
         """Read a plan file; ValueError (one line) for one that is not a plan."""
-        with open(path) as f:
-            try:
-                payload = json.load(f)
-            except json.JSONDecodeError as exc:
-                raise ValueError("%s is not JSON: %s" % (path, exc)) from None
-        try:
-            return cls.from_dict(payload)
-        except ValueError as exc:
-            raise ValueError("%s: %s" % (path, exc)) from None
-
-
-def write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary name in the same folder.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from wavesparse.sensitivity.plan import write_text
-    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
-    >>> write_text(path, "hello")
-    >>> os.listdir(os.path.dirname(path))
-    ['note.txt']
-    """
-    path = os.fspath(path)
-    tmp = "%s.part" % path
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        return read_json(path, cls.from_dict)
 
 
 def _counts(sizes, names):

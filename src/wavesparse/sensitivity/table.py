@@ -15,12 +15,11 @@ fc2       400  0.9500  0.9000
 [0.0, 0.1, 0.5]
 """
 
-import json
 
 import numpy as np
 
 from wavesparse import _validate as check
-from wavesparse.sensitivity.plan import write_text
+from wavesparse._files import read_json, write_json
 
 __all__ = ["Sensitivity"]
 
@@ -153,20 +152,12 @@ class Sensitivity:
         >>> Sensitivity.load(path).scores["w"].tolist()
         [0.8]
         """
-        write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path):
         """Read a table written by :meth:`save`."""
-        with open(path) as f:
-            try:
-                payload = json.load(f)
-            except json.JSONDecodeError as exc:
-                raise ValueError("%s is not JSON: %s" % (path, exc)) from None
-        try:
-            return cls.from_dict(payload)
-        except ValueError as exc:
-            raise ValueError("%s: %s" % (path, exc)) from None
+        return read_json(path, cls.from_dict)
 
     # ------------------------------------------------------------ plot
 
