@@ -19,7 +19,6 @@ import argparse
 import copy
 import json
 import os
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
