@@ -17,6 +17,17 @@ cdef inline uintptr_t data_address(object array) except? 0:
     return address
 
 
+cdef inline int fill_dense(ws_dense *d, object array) except -1:
+    """A 2-D ndarray as the C kernels' strided view (strides in elements)."""
+    cdef Py_ssize_t item = array.itemsize
+    d.data = <void *>data_address(array)
+    d.rows = array.shape[0]
+    d.cols = array.shape[1]
+    d.row_stride = array.strides[0] // item
+    d.col_stride = array.strides[1] // item
+    return 0
+
+
 cdef extern from "wavesparse/spmm.h" nogil:
     int WS_ACT_NONE
     int WS_ACT_RELU

@@ -10,23 +10,13 @@ from libc.stdint cimport int64_t, uint8_t, uintptr_t
 
 from wavesparse._core cimport ws_dense, check_status
 from wavesparse._kernels cimport (
-    data_address,
+    data_address, fill_dense,
     ws_bias_act_f32, ws_bias_act_f64,
     ws_add_layer_norm_f32, ws_add_layer_norm_f64,
     ws_masked_softmax_f32, ws_masked_softmax_f64,
 )
 
 import numpy as np
-
-
-cdef int fill_dense(ws_dense *d, object array) except -1:
-    cdef Py_ssize_t item = array.itemsize
-    d.data = <void *>data_address(array)
-    d.rows = array.shape[0]
-    d.cols = array.shape[1]
-    d.row_stride = array.strides[0] // item
-    d.col_stride = array.strides[1] // item
-    return 0
 
 
 def bias_act(y, bias, int act):

@@ -11,7 +11,7 @@ from libc.stdint cimport int32_t, int64_t, uintptr_t
 
 from wavesparse._core cimport ws_dense, check_status
 from wavesparse._kernels cimport (
-    data_address,
+    data_address, fill_dense,
     ws_epilogue,
     ws_csr_spmm_ep_f32_i32, ws_csr_spmm_ep_f32_i64,
     ws_csr_spmm_ep_f64_i32, ws_csr_spmm_ep_f64_i64,
@@ -20,16 +20,6 @@ from wavesparse._kernels cimport (
 )
 
 import numpy as np
-
-
-cdef int fill_dense(ws_dense *d, object array) except -1:
-    cdef Py_ssize_t item = array.itemsize
-    d.data = <void *>data_address(array)
-    d.rows = array.shape[0]
-    d.cols = array.shape[1]
-    d.row_stride = array.strides[0] // item
-    d.col_stride = array.strides[1] // item
-    return 0
 
 
 cdef int fill_epilogue(ws_epilogue *ep, object bias, int act) except -1:
