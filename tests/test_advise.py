@@ -63,11 +63,17 @@ def test_cli_plan_prunes_what_it_reports(tmp_path):
     model = {"a.weight": rng.standard_normal((64, 64)).astype(np.float32),
              "a.bias": rng.standard_normal(64).astype(np.float32),
              "b.weight": rng.standard_normal((32, 64)).astype(np.float32)}
-    inputs = {"a.weight": rng.standard_normal((20, 64)).astype(np.float32)}
+    inputs = {"a.weight": rng.standard_normal((20, 64)).astype(np.float32),
+              "b.weight": rng.standard_normal((30, 64)).astype(np.float32)}
     io.save(tmp_path / "m.npz", model)
-    io.save(tmp_path / "cal.npz", inputs)
+    pytest.importorskip("safetensors")
+    from wavesparse.calibration import Recorder
+    recorder = Recorder()
+    for name, x in inputs.items():
+        recorder.add(name, x)
+    recorder.save(tmp_path / "stats.safetensors")
     done = subprocess.run([sys.executable, "-m", "wavesparse", "advise", tmp_path / "m.npz",
-                           "--sparsity", "0.5", "--calibration", tmp_path / "cal.npz",
+                           "--sparsity", "0.5", "--calibration", tmp_path / "stats.safetensors",
                            "--repeat", "1", "--batch", "8", "--max-error", "0.6",
                            "--plan-out", tmp_path / "plan.json"],
                           capture_output=True, text=True, timeout=300)
@@ -78,8 +84,7 @@ def test_cli_plan_prunes_what_it_reports(tmp_path):
     for name in plan["layers"]:
         assert plan["layouts"][name] in done.stdout.split(name, 1)[1].splitlines()[0]
     pruned = prune_with_plan(model, plan)
-    X = {"a.weight": inputs["a.weight"].T,
-         "b.weight": np.random.default_rng(0).standard_normal((64, 8))}
+    X = {name: x.T for name, x in inputs.items()}  # the recorded inputs, (features, rows)
     for name, (p, mask) in pruned.items():
         row = {r["layout"]: r for r in plan["measured"][name]}[plan["layouts"][name]]
         assert 1 - mask.mean() == pytest.approx(plan["layers"][name]) == row["sparsity"]
@@ -92,3 +97,18 @@ def test_cli_refuses_an_unknown_layout(tmp_path):
     done = subprocess.run([sys.executable, "-m", "wavesparse", "advise", tmp_path / "m.npz",
                            "--layouts", "csr,bsr7"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "unknown bsr7" in done.stderr
+
+
+def test_cli_refuses_statistics_that_lack_a_tensor(tmp_path):
+    pytest.importorskip("safetensors")
+    from wavesparse.calibration import Recorder
+    io.save(tmp_path / "m.npz", {"a.weight": np.ones((4, 8), np.float32),
+                                 "b.weight": np.ones((4, 8), np.float32)})
+    recorder = Recorder()
+    recorder.add("a.weight", np.ones((3, 8)))
+    recorder.save(tmp_path / "stats.safetensors")
+    done = subprocess.run([sys.executable, "-m", "wavesparse", "advise", tmp_path / "m.npz",
+                           "--calibration", tmp_path / "stats.safetensors", "--repeat", "1"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "'b.weight'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

@@ -34,7 +34,7 @@ Examples
 import numpy as np
 
 from wavesparse import _validate as check
-from wavesparse import formats, ops
+from wavesparse import formats, ops, report
 from wavesparse._timing import median_seconds
 from wavesparse.formats_nm import nm_spmm, to_nm
 from wavesparse.pruning import BlockPruner, MagnitudePruner, NMPruner, StructuredPruner
@@ -129,7 +129,8 @@ def _product(layout, pruned, mask):
     return lambda X: kept @ X
 
 
-def advise_tensor(w, sparsity, X=None, layouts=LAYOUTS, repeat=5, batch=128, seed=0):
+def advise_tensor(w, sparsity, X=None, layouts=LAYOUTS, repeat=5, batch=128, seed=0,
+                  calibration=None):
     """Prune ``w`` in each layout at ``sparsity``; time the product and
     measure the output error.
 
@@ -145,6 +146,10 @@ def advise_tensor(w, sparsity, X=None, layouts=LAYOUTS, repeat=5, batch=128, see
         Among :data:`LAYOUTS`.
     repeat : int
         Timed runs per product (the median counts).
+    calibration : wavesparse.calibration.LayerStats, optional
+        Recorded input statistics of ``w``: the output error is then the one
+        over those inputs (:func:`wavesparse.report.output_error`), while ``X``
+        still times the products.
 
     Returns
     -------
@@ -181,7 +186,8 @@ def advise_tensor(w, sparsity, X=None, layouts=LAYOUTS, repeat=5, batch=128, see
         rows.append({"layout": layout, "fits": True, "why": "",
                      "sparsity": float(1.0 - np.count_nonzero(mask) / mask.size) if mask.size else 0.0,
                      "seconds": seconds, "speedup": dense_seconds / seconds if seconds else 0.0,
-                     "error": output_error(matrix, pruned, X)})
+                     "error": output_error(matrix, pruned, X) if calibration is None
+                     else report.output_error(matrix, pruned, calibration=calibration)})
     if "dense" not in layouts:
         rows = rows[1:]
     return rows

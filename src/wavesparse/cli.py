@@ -734,21 +734,23 @@ def _advise(args, out):
                          % (", ".join(unknown), ",".join(advise.LAYOUTS)))
     tensors = io.load(args.checkpoint, dense=True)
     chosen, _ = _choose(tensors, args.include, args.exclude)
-    inputs = io.load(args.calibration, dense=True) if args.calibration else {}
+    stats = None
+    if args.calibration:
+        from wavesparse.calibration import load_stats
+        stats = load_stats(args.calibration)
+        for name in chosen:  # every tensor's statistics before any work
+            stats.check(name, tensors[name].shape)
     results = {}
     for i, name in enumerate(chosen):
         _progress(i, len(chosen), name)
-        X = None
-        if name in inputs:
-            # The calibration file holds each tensor's inputs, (samples, features).
-            X = np.asarray(inputs[name]).reshape(-1, inputs[name].shape[-1]).T
-        results[name] = advise.advise_tensor(tensors[name], args.sparsity, X=X,
-                                             layouts=layouts, repeat=args.repeat,
-                                             batch=args.batch)
+        results[name] = advise.advise_tensor(
+            tensors[name], args.sparsity, layouts=layouts, repeat=args.repeat,
+            batch=args.batch,
+            calibration=None if stats is None else stats.layer(name, tensors[name].shape))
     _progress(len(chosen), len(chosen), "done")
     plan = advise.make_plan(args.sparsity, results, args.max_error)
-    source = "calibration inputs of %s" % args.calibration if inputs else (
-        "random inputs, %d columns" % args.batch)
+    source = ("errors over the inputs recorded in %s" % args.calibration if stats else
+              "errors over random inputs, %d columns" % args.batch)
     print("Layouts of %s at sparsity %.0f%% (N:M at its pattern's), %s; products timed "
           "on this CPU, median of %d; each cell: speed vs dense / output error"
           % (args.checkpoint, 100 * args.sparsity, source, args.repeat), file=out)
@@ -958,8 +960,8 @@ def build_parser():
                                       "error budget")
     p.add_argument("checkpoint", help="checkpoint to read (.safetensors or .npz)")
     p.add_argument("--calibration", metavar="FILE",
-                   help="inputs of each tensor by name, (samples, in_features) arrays "
-                        "(.npz/.safetensors); random inputs for tensors it lacks")
+                   help="calibration statistics (wavesparse.calibration): the output "
+                        "errors are over the recorded inputs; random inputs without it")
     p.add_argument("--sparsity", type=_fraction, default=0.5,
                    help="the sparsity every layout is pruned to (default 0.5)")
     p.add_argument("--max-error", type=float, metavar="E",
