@@ -22,6 +22,17 @@ def load_test_only(name="wavesparse._testing"):
         pytest.skip(reason)
 
 
+def require_torch():
+    """torch, else a skip (a failure with WAVESPARSE_REQUIRE_TORCH=1, as CI sets)."""
+    try:
+        return importlib.import_module("torch")
+    except ImportError as error:
+        reason = "torch is not installed (the 'torch' extra): %s" % error
+        if os.environ.get("WAVESPARSE_REQUIRE_TORCH") == "1":
+            pytest.fail("WAVESPARSE_REQUIRE_TORCH=1 but " + reason)
+        pytest.skip(reason, allow_module_level=True)
+
+
 def layouts(array):
     """The same values as C-ordered, F-ordered, strided and reversed arrays."""
     out = {"C": np.ascontiguousarray(array), "F": np.asfortranarray(array)}

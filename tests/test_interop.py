@@ -7,6 +7,7 @@ import pytest
 
 from wavesparse import MagnitudePruner
 from wavesparse._interop import as_numpy
+from _helpers import require_torch
 
 
 class FakeNamespace:
@@ -97,7 +98,7 @@ def test_unreadable_object_names_the_tensor():
 
 
 def test_torch_state_dict_and_parameters():
-    torch = pytest.importorskip("torch", reason="torch is not installed")
+    torch = require_torch()
     torch.manual_seed(0)
     net = torch.nn.Linear(16, 8)
     state = net.state_dict()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from _helpers import require_torch
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 #: Shell blocks not run here: {text the block holds: why}.
@@ -84,6 +86,8 @@ def test_block(language, line, text, tmp_path, monkeypatch):
 
 
 def _run_python(line, text):
+    if "import torch" in text:
+        require_torch()
     if ">>>" not in text:
         exec(compile(text, "README.md line %d" % line, "exec"), {"__name__": "__readme__"})
         return

@@ -329,6 +329,29 @@ class DynamicSparsePruner:
         self._grown = {n: c for n, c in changed.items() if c.any()}
         return {n: m.copy() for n, m in self.masks.items()}, changed
 
+    def rng_state(self):
+        """The state of the random generator (initial masks, SET's growth),
+        to save with a training checkpoint.
+
+        Examples
+        --------
+        >>> from wavesparse import DynamicSparsePruner
+        >>> a, b = DynamicSparsePruner(seed=1), DynamicSparsePruner(seed=2)
+        >>> b.set_rng_state(a.rng_state())
+        >>> bool(a._rng.random() == b._rng.random())
+        True
+        """
+        return self._rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        """Restore :meth:`rng_state`; a mask update pending zeroing is
+        forgotten."""
+        if not isinstance(state, dict):
+            raise TypeError("state must be the dict rng_state() gave, got %s"
+                            % type(state).__name__)
+        self._rng.bit_generator.state = state
+        self._grown = {}
+
     def apply(self, weights):
         """``weights`` with the inactive weights zeroed, and the weights grown
         by the last :meth:`update` zeroed by the first call after it.

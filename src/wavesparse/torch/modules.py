@@ -1,0 +1,102 @@
+"""Which parameters of a torch model the adapters work on.
+
+A model's prunable weights are the ``weight`` of its ``nn.Linear`` and
+convolution layers (``nn.Conv1d/2d/3d`` and their transposes), named as in
+``model.state_dict()``; the include/exclude globs of the pruner then choose
+among them (:func:`wavesparse.pruning.select_layers`).
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["masked_weights", "LINEAR", "CONVOLUTIONS", "shape_stand_ins", "to_numpy"]
+
+#: Layers whose ``weight`` is a matrix ``(out_features, in_features)``.
+LINEAR = (nn.Linear,)
+#: Layers whose ``weight`` is a convolution kernel.
+CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d,
+                nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
+
+
+def _module(model, name):
+    if not isinstance(model, nn.Module):
+        raise TypeError("%s must be a torch.nn.Module, got %s" % (name, type(model).__name__))
+    return model
+
+
+def masked_weights(model, kinds=LINEAR + CONVOLUTIONS):
+    """The weights of ``model``'s layers of the given kinds, by their
+    state-dict names, in the model's order.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    kinds : tuple of type
+        Layer classes whose ``weight`` is returned (default: Linear and
+        convolutions).  A weight shared by two layers is returned once.
+
+    Returns
+    -------
+    dict of str to torch.nn.Parameter
+
+    Examples
+    --------
+    >>> import torch
+    >>> from wavesparse.torch import masked_weights
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(),
+    ...                           torch.nn.Linear(16, 3))
+    >>> {n: tuple(p.shape) for n, p in masked_weights(net).items()}
+    {'0.weight': (4, 1, 3, 3), '2.weight': (3, 16)}
+    """
+    _module(model, "model")
+    out, seen = {}, set()
+    for prefix, layer in model.named_modules():
+        weight = getattr(layer, "weight", None)
+        if isinstance(layer, kinds) and isinstance(weight, nn.Parameter) \
+                and id(weight) not in seen:
+            seen.add(id(weight))
+            out[prefix + ".weight" if prefix else "weight"] = weight
+    return out
+
+
+def shape_stand_ins(tensors):
+    """Zero-strided numpy arrays with each tensor's shape, for the
+    include/exclude rule (which looks at names, shapes and float dtypes only)
+    without copying a tensor.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from wavesparse.torch.modules import shape_stand_ins
+    >>> a = shape_stand_ins({"w": torch.zeros(3, 4, dtype=torch.bfloat16)})["w"]
+    >>> a.shape, a.dtype, a.strides
+    ((3, 4), dtype('float32'), (0, 0))
+    """
+    return {n: np.broadcast_to(np.float32(0), tuple(t.shape)) for n, t in tensors.items()}
+
+
+def to_numpy(tensor, copy=True):
+    """The tensor as float32 numpy (float64 stays float64), from any device
+    and any float dtype.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor
+    copy : bool
+        Always a copy (default); with False a float32 or float64 CPU
+        tensor is given as a view of its memory, for reading only.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from wavesparse.torch.modules import to_numpy
+    >>> to_numpy(torch.tensor([1.5, -2.0], dtype=torch.bfloat16))
+    array([ 1.5, -2. ], dtype=float32)
+    """
+    source = tensor.detach()
+    if source.dtype != torch.float64:
+        source = source.to(torch.float32)
+    out = source.cpu().numpy()
+    shares = source.device.type == "cpu" and source.data_ptr() == tensor.data_ptr()
+    return out.copy() if copy and shares else out

@@ -1,0 +1,177 @@
+"""Calibration statistics from a torch model's forward passes.
+
+:func:`record` hooks every chosen ``nn.Linear``, runs the model over the
+calibration batches without gradients, and feeds each layer's input to a
+:class:`wavesparse.calibration.Recorder`.  Layers fed the very same input
+tensor in a forward pass (the query, key and value projections of an
+attention block) are found on the first batch and share one set of sums, as
+``Recorder.add`` with a list of names does.
+"""
+
+import weakref
+
+import numpy as np
+import torch
+
+from wavesparse.calibration import Recorder
+from wavesparse.pruning.choice import select_layers
+from wavesparse.torch.modules import LINEAR, masked_weights, shape_stand_ins, to_numpy
+
+__all__ = ["record"]
+
+
+def _run(model, batch):
+    if isinstance(batch, dict):
+        return model(**batch)
+    if isinstance(batch, (tuple, list)):
+        return model(*batch)
+    return model(batch)
+
+
+def _row_mask(batch):
+    """The batch's ``attention_mask`` (True = a real token), if it has one."""
+    mask = batch.get("attention_mask") if isinstance(batch, dict) else None
+    return None if mask is None else mask.detach().to(torch.bool)
+
+
+def _rows(x, mask):
+    """The layer input as ``(rows, in_features)``, padding rows left out when
+    the input's leading axes are the attention mask's shape."""
+    if mask is not None and tuple(x.shape[:-1]) == tuple(mask.shape):
+        x = x[mask.to(x.device)]
+    return x.reshape(-1, x.shape[-1])
+
+
+class _Groups:
+    """Which chosen layers take the same input tensor: found on the first
+    batch, checked on every other."""
+
+    def __init__(self, names):
+        self.names = names
+        self.leader = {}       # name -> the first layer (in call order) with its input
+        self._seen = {}        # id(input) -> (weakref to it, leader name)
+
+    def note(self, name, x):
+        entry = self._seen.get(id(x))
+        if entry is not None and entry[0]() is x:
+            self.leader[name] = entry[1]
+        else:
+            self._seen[id(x)] = (weakref.ref(x), name)
+            self.leader[name] = name
+
+    def members(self):
+        out = {}
+        for name in self.names:
+            if name in self.leader:
+                out.setdefault(self.leader[name], []).append(name)
+        return out
+
+    def reset(self):
+        self._seen = {}
+
+
+def record(model, batches, include=None, exclude=None, path=None, gram=True,
+           metadata=None, chunk_rows=4096):
+    """Record the input statistics of ``model``'s Linear layers.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Run as ``model(batch)``, ``model(*batch)`` for a tuple or list, or
+        ``model(**batch)`` for a dict; put in ``eval()`` mode by the caller.
+    batches : iterable
+        The calibration batches.  A dict batch with an ``attention_mask``
+        has its padding rows left out of every layer input whose leading
+        axes have the mask's shape.
+    include, exclude : list of str, optional
+        Glob patterns on the weights' state-dict names (``"encoder.*"``);
+        by default every ``nn.Linear`` weight.
+    path : str or os.PathLike, optional
+        Where to save the statistics file (written to a temporary name and
+        renamed).
+    gram : bool
+        Also record the Gram matrices X^T X (SparseGPT needs them).
+    metadata : dict of str to str, optional
+        Stored in the file (where the calibration data came from).
+    chunk_rows : int
+        Rows converted to float64 at a time (:class:`~wavesparse.calibration.Recorder`).
+
+    Returns
+    -------
+    wavesparse.calibration.CalibrationStats
+        Keyed by the weights' names (``"encoder.0.weight"``), as the pruners
+        and ``wavesparse prune --calibration`` expect them.
+
+    Notes
+    -----
+    The first batch runs twice: once to find which layers share an input,
+    once recorded.  Inputs are copied to the CPU and summed there in
+    float64, whatever the model's device and dtype.  A layer that is not
+    reached by the forward pass is an error naming it; so is a shared input
+    that changes from batch to batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from wavesparse.torch import record
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    >>> stats = record(net, [torch.randn(16, 4) for _ in range(3)])
+    >>> sorted(stats), stats["2.weight"].rows, stats["0.weight"].gram.shape
+    (['0.weight', '2.weight'], 48, (4, 4))
+    """
+    linears = masked_weights(model, LINEAR)
+    names = select_layers(shape_stand_ins(linears), include, exclude)
+    if not names:
+        raise ValueError("model has no nn.Linear weight chosen by include=%r, exclude=%r"
+                         % (include, exclude))
+    by_module = {}
+    for prefix, layer in model.named_modules():
+        name = prefix + ".weight" if prefix else "weight"
+        if name in names and isinstance(layer, LINEAR):
+            by_module[layer] = name
+    recorder = Recorder(gram=gram, chunk_rows=chunk_rows)
+    groups = _Groups(names)
+    state = {"mode": "find", "mask": None, "members": None}
+
+    def hook(layer, args):
+        name = by_module[layer]
+        x = args[0]
+        groups.note(name, x)
+        if state["mode"] == "find":
+            return
+        if groups.leader.get(name) != state["leaders"].get(name):
+            raise ValueError("the input of %s is not the one it shared on the first "
+                             "batch (with %s)" % (name, ", ".join(state["members"].get(
+                                 state["leaders"].get(name), [name]))))
+        if name in state["members"]:
+            rows = _rows(x.detach(), state["mask"])
+            recorder.add(state["members"][name], to_numpy(rows, copy=False))
+
+    handles = [layer.register_forward_pre_hook(hook) for layer in by_module]
+    count = 0
+    try:
+        with torch.no_grad():
+            for batch in batches:
+                if count == 0:
+                    _run(model, batch)
+                    missing = [n for n in names if n not in groups.leader]
+                    if missing:
+                        raise ValueError("the forward pass never reached %s; leave "
+                                         "them out with exclude" % ", ".join(missing))
+                    state.update(mode="record", members=groups.members(),
+                                 leaders=dict(groups.leader))
+                groups.reset()
+                state["mask"] = _row_mask(batch)
+                _run(model, batch)
+                count += 1
+    finally:
+        for handle in handles:
+            handle.remove()
+    if count == 0:
+        raise ValueError("batches is empty: record needs at least one batch")
+    info = {"source": "wavesparse.torch.record", "batches": str(count)}
+    info.update(metadata or {})
+    if path is not None:
+        recorder.save(path, metadata=info)
+    return recorder.stats(metadata=info)
