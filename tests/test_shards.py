@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+from glob import escape as glob_escape
 
 import ml_dtypes
 import numpy as np
@@ -216,10 +217,76 @@ def test_a_non_empty_output_folder_needs_force(sharded, tmp_path):
     assert sorted(os.listdir(out)) == sorted(os.listdir(folder) + ["keep.txt"])
 
 
-def test_other_methods_are_refused_for_sharded_input(sharded, tmp_path):
+def calibrated(sharded, tmp_path, drop=None):
+    """A statistics file for the sharded fixture's chosen 2-D tensors (one left
+    out with ``drop``), and their names."""
+    from wavesparse.calibration import Recorder
+    _, parts = sharded
+    rng = np.random.default_rng(1)
+    rec = Recorder()
+    names = []
+    for part in parts:
+        for name, w in part.items():
+            if w.ndim == 2 and w.dtype == BF16 and name != drop:
+                rec.add(name, rng.standard_normal((64, w.shape[1])) * rng.uniform(0.1, 3, w.shape[1]))
+                names.append(name)
+    path = tmp_path / "stats.safetensors"
+    rec.save(path)
+    return path, names
+
+
+@pytest.mark.parametrize("method", ["wanda", "sparsegpt", "nm", "block"])
+def test_per_tensor_methods_stream_sharded_input_as_in_memory(sharded, tmp_path, method):
+    """Each per-tensor pruner, run over the shards tensor by tensor, gives the
+    tensors it gives the whole checkpoint loaded in memory, in the input dtype."""
+    from wavesparse import BlockPruner, NMPruner, SparseGPTPruner, WandaPruner
+    folder, parts = sharded
+    stats, names = calibrated(sharded, tmp_path)
+    include = [glob_escape(n) for n in names]
+    pruner, options = {
+        "wanda": (WandaPruner(0.5, stats, include=include), ["--calibration", stats]),
+        "sparsegpt": (SparseGPTPruner(0.5, stats, include=include),
+                      ["--calibration", stats]),
+        "nm": (NMPruner(2, 4, include=include), ["--nm", "2:4"]),
+        "block": (BlockPruner(0.5, block=(8, 8), include=include), ["--block", "8x8"]),
+    }[method]
+    flags = [a for n in include for a in ("--include", n)]
+    done = run("prune", folder, "-o", tmp_path / "out", "--sparsity", 0.5, "--method", method,
+               *options, *flags)
+    assert done.returncode == 0, done.stderr
+    assert "Pruned %d of 7 tensors" % len(names) in done.stdout
+    got = read_output(tmp_path / "out")
+    merged = {n: w for part in parts for n, w in part.items()}
+    want, _ = pruner.prune_model(merged)
+    assert sorted(got) == sorted(merged)
+    for name, w in merged.items():
+        assert got[name].dtype == w.dtype
+        np.testing.assert_array_equal(got[name].view(np.uint8), want[name].view(np.uint8),
+                                      err_msg=name)
+    assert all(np.mean(got[n] == 0) >= 0.5 for n in names)
+
+
+def test_sharded_calibration_errors_come_before_any_output(sharded, tmp_path):
     folder, _ = sharded
-    one_line_error(run("prune", folder, "-o", tmp_path / "out", "--method", "block"),
-                   "--method magnitude")
+    stats, names = calibrated(sharded, tmp_path, drop="lm_head.weight")
+    flags = [a for n in names + ["lm_head.weight"] for a in ("--include", glob_escape(n))]
+    one_line_error(run("prune", folder, "-o", tmp_path / "out", "--method", "sparsegpt",
+                       "--calibration", stats, *flags), "lm_head.weight")
+    assert not (tmp_path / "out").exists()
+    one_line_error(run("prune", folder, "-o", tmp_path / "out", "--method", "wanda",
+                       "--calibration", stats, "--engine", "dask"),
+                   "--engine dask", "magnitude")
+
+
+def test_a_global_pruner_is_refused_tensor_by_tensor(sharded, tmp_path):
+    from wavesparse import MagnitudePruner
+    folder, _ = sharded
+    with pytest.raises(ValueError, match="scope 'global'"):
+        shards.prune(folder, tmp_path / "out", 0.5, pruner=MagnitudePruner(0.5, scope="global"),
+                     progress=False)
+    with pytest.raises(TypeError, match="pruner must be a wavesparse.pruning.Pruner"):
+        shards.prune(folder, tmp_path / "out", 0.5, pruner="wanda", progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 # A memory limit far below the checkpoint: the streaming path passes under it,

@@ -398,9 +398,15 @@ def _prune_sharded(args, out):
         raise UsageError("--budget and --plan apply to a single-file checkpoint; a sharded "
                          "one is pruned by --scope local or global")
     _refuse_json_over(args, [args.input], [args.output])
+    pruner = None
     if args.method != "magnitude":
-        raise UsageError("a sharded checkpoint is pruned by --method magnitude "
-                         "(--scope local or global), not %s" % args.method)
+        if args.engine == "dask":
+            raise UsageError("--engine dask prunes by --method magnitude (histograms that "
+                             "add up across workers), not %s" % args.method)
+        if args.layout == "nm":
+            raise UsageError("a sharded checkpoint is written dense, csr or bsr, not "
+                             "--layout nm")
+        pruner = registry.get(args.method).from_arguments(args)
     if args.output.endswith(io.SUFFIXES):
         raise UsageError("%s: a sharded checkpoint is written to a folder, not one file"
                          % args.output)
@@ -417,7 +423,8 @@ def _prune_sharded(args, out):
         result = dask_engine.prune(args.input, args.output, args.sparsity,
                                    scheduler=args.scheduler, **options)
     else:
-        result = shards.prune(args.input, args.output, args.sparsity, **options)
+        result = shards.prune(args.input, args.output, args.sparsity, pruner=pruner,
+                              **options)
     seconds = time.perf_counter() - start
     rows = result["rows"]
     summary = report.totals(rows)
@@ -425,9 +432,10 @@ def _prune_sharded(args, out):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     where = ("%d dask workers" % result["workers"] if args.engine == "dask"
              else "peak RSS %s" % report.human_bytes(peak))
-    print("Pruned %d of %d tensors of %s: magnitude (scope %s), target %.1f%%, layout %s "
+    print("Pruned %d of %d tensors of %s: %s, target %.1f%%, layout %s "
           "(%.1f s, %.2f GB/s read, %s)"
-          % (len(result["chosen"]), len(rows), args.input, args.scope, 100 * args.sparsity,
+          % (len(result["chosen"]), len(rows), args.input, _method_label(args),
+             100 * args.sparsity,
              args.layout, seconds, result["bytes_read"] / max(seconds, 1e-9) / 1e9,
              where), file=out)
     print(report.format_table(rows, summary), file=out)

@@ -618,9 +618,23 @@ def write_index(path, ckpt, choice, layout, written):
                  {k: v for k, v in ckpt.metadata.items() if k != "total_size"})
 
 
+def _pruned_entries(t, pruned, layout, block, rows):
+    """The entries of one pruned tensor, whole, in ``layout``; its report row
+    goes to ``rows``."""
+    if layout == "dense":
+        rows.append(_row(t, layout, _nonzero(pruned), t.nbytes))
+        yield t.name, pruned
+        return
+    packed = _packed(t, pruned, layout, block)
+    rows.append(_row(t, layout, _nonzero(pruned), sum(a.nbytes for _, a in packed)))
+    del pruned
+    while packed:  # each entry let go once written
+        yield packed.pop(0)
+
+
 def write_pruned_shard(path, infos, choice, threshold_of, layout="dense", block=(16, 16),
                        chunk_bytes=_CHUNK_BYTES, metadata=None, reader=None,
-                       on_bytes=None):
+                       on_bytes=None, prune_whole=None):
     """Writes one output shard: the tensors ``infos`` of one input shard,
     the chosen ones pruned; returns ``(bytes written, report rows)``.
 
@@ -629,7 +643,9 @@ def write_pruned_shard(path, infos, choice, threshold_of, layout="dense", block=
     one-element list of how many ``|w| == value`` to prune, first by
     position, which is decreased as they are pruned (one list shared by all
     tensors for a global threshold, or one per tensor).  The dask engine runs
-    this on the workers.
+    this on the workers.  With ``prune_whole(name, w)`` instead (any
+    per-tensor pruner), each chosen tensor is read whole and replaced by
+    what it returns, in the tensor's dtype.
 
     Examples
     --------
@@ -665,6 +681,11 @@ def write_pruned_shard(path, infos, choice, threshold_of, layout="dense", block=
                 yield t.name, Streamed(t.dtype, t.shape, pruned_pieces(t, None, None, [0]))
                 rows.append(_row(t, "dense", int(np.prod(t.shape)), t.nbytes, choice[t.name]))
                 continue
+            if prune_whole is not None:
+                pruned = prune_whole(t.name, reader.read(t))
+                yield from _pruned_entries(t, pruned, layout, block, rows)
+                on_bytes(t.nbytes)
+                continue
             v, budget = threshold_of(t.name)
             nonzero = [0]
             if layout == "dense":
@@ -677,11 +698,8 @@ def write_pruned_shard(path, infos, choice, threshold_of, layout="dense", block=
             else:
                 pruned, _, used = _prune_tensor(w, v, budget[0], reader)
                 budget[0] -= used
-            packed = _packed(t, pruned, layout, block)
-            rows.append(_row(t, layout, _nonzero(pruned), sum(a.nbytes for _, a in packed)))
-            del w, pruned
-            while packed:  # each entry let go once written
-                yield packed.pop(0)
+            del w
+            yield from _pruned_entries(t, pruned, layout, block, rows)
             on_bytes(t.nbytes)
 
     names = []
@@ -692,10 +710,29 @@ def write_pruned_shard(path, infos, choice, threshold_of, layout="dense", block=
     return size, rows
 
 
+def _per_tensor(pruner, scope, sparsity, chosen):
+    """``prune_whole`` for :func:`write_pruned_shard` from a per-tensor pruner,
+    after every chosen tensor is checked against it."""
+    if not callable(getattr(pruner, "prune_layer", None)):
+        raise TypeError("pruner must be a wavesparse.pruning.Pruner, got %s"
+                        % type(pruner).__name__)
+    if scope != "local" or getattr(pruner, "scope", "local") != "local":
+        raise ValueError("a sharded checkpoint is pruned tensor by tensor by a pruner; "
+                         "one threshold over all tensors (scope 'global') is magnitude "
+                         "pruning's, without pruner=")
+    for t in chosen:
+        pruner.check_tensor(t.name, t.shape)
+
+    def prune_whole(name, w):
+        return pruner.prune_layer(w, sparsity=sparsity, name=name)[0]
+    return prune_whole
+
+
 def prune(source, output, sparsity, scope="local", include=None, exclude=None,
           layout="dense", block=(16, 16), force=False, progress=True, metadata=None,
-          chunk_bytes=_CHUNK_BYTES):
-    """Magnitude-prune a sharded checkpoint into a sharded output, streaming.
+          chunk_bytes=_CHUNK_BYTES, pruner=None):
+    """Prune a sharded checkpoint into a sharded output, streaming: by
+    magnitude, or tensor by tensor with any per-tensor pruner.
 
     Parameters
     ----------
@@ -723,6 +760,15 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
         Tensors are read (and, in the dense layout, pruned and written) in
         pieces of this many bytes, so memory stays bounded by it rather than
         by the largest tensor; the CSR/BSR layouts hold one whole tensor.
+    pruner : wavesparse.pruning.Pruner, optional
+        Instead of magnitude: a pruner whose masks are per tensor (its
+        ``scope`` is ``"local"``: Wanda, SparseGPT, N:M, block, structured,
+        local magnitude), called as ``prune_layer(w, sparsity=sparsity,
+        name=name)`` on each chosen tensor read whole (16-bit tensors as
+        float32, the result cast back).  Every chosen tensor is checked
+        against the pruner (``check_tensor``: calibration statistics there,
+        of the right width) before anything is written.  Memory: the largest
+        tensor, its float32 copy and the pruner's own work space.
 
     Returns
     -------
@@ -748,6 +794,7 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
     ckpt, choice, chosen = chosen_tensors(source, include, exclude)
     total_bytes = sum(t.nbytes for t in ckpt.tensors)
     reader = Reader()
+    prune_whole = None if pruner is None else _per_tensor(pruner, scope, sparsity, chosen)
     value, ties = None, [0]  # the global threshold, and its ties still to prune
     if scope == "global" and chosen:
         k = int(round(sparsity * sum(int(np.prod(t.shape)) for t in chosen)))
@@ -783,7 +830,8 @@ def prune(source, output, sparsity, scope="local", include=None, exclude=None,
             infos = [t for t in ckpt.tensors if os.path.basename(t.path) == shard]
             size, shard_rows = write_pruned_shard(
                 out.path(shard), infos, choice, threshold_of, layout, block,
-                chunk_bytes, metadata, reader=reader, on_bytes=bar.update)
+                chunk_bytes, metadata, reader=reader, on_bytes=bar.update,
+                prune_whole=prune_whole)
             written += size
             rows += shard_rows
         write_index(out.path(INDEX_NAME), ckpt, choice, layout, written)

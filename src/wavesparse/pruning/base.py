@@ -145,6 +145,12 @@ class Pruner:
             masks[name] = self.layer_mask(name, w, priors[name], targets[name])
         return masks
 
+    def check_tensor(self, name, shape):
+        """Refuse, before any pruning, a tensor this pruner cannot prune
+        (ValueError naming it): a streaming caller checks every tensor
+        first.  Nothing by default; the calibration pruners check their
+        statistics."""
+
     def apply(self, name, w, mask):
         """The pruned tensor for a mask: ``w`` zeroed where the mask is False."""
         return np.where(mask, w, w.dtype.type(0))

@@ -247,12 +247,16 @@ class SparseGPTPruner(Pruner):
                    block_size=args.column_block, damp=args.damp,
                    groups=args.groups or "layer", include=args.include, exclude=args.exclude)
 
+    def check_tensor(self, name, shape):
+        """A matrix (or a tensor viewed as one) with a Gram matrix of its width."""
+        matrix_shape(shape)
+        self.stats.check(name, shape, gram=True)
+
     def prune_arrays(self, arrays, priors, targets):
         """Masks and updated weights together; every tensor's statistics are
         checked before any is pruned."""
         for name, w in arrays.items():
-            matrix_shape(w.shape)
-            self.stats.check(name, w.shape, gram=True)
+            self.check_tensor(name, w.shape)
         out = {}
         for i, (name, w) in enumerate(arrays.items()):
             if self.progress is not None:

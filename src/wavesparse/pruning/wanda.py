@@ -96,11 +96,15 @@ class WandaPruner(Pruner):
         return cls(args.sparsity, stats=calibration_argument(args, cls.name),
                    groups=args.groups or "row", include=args.include, exclude=args.exclude)
 
+    def check_tensor(self, name, shape):
+        """A matrix (or a tensor viewed as one) with statistics of its width."""
+        matrix_shape(shape)
+        self.stats.check(name, shape)
+
     def prune_arrays(self, arrays, priors, targets):
         """Every tensor's statistics are checked before any is pruned."""
         for name, w in arrays.items():
-            matrix_shape(w.shape)
-            self.stats.check(name, w.shape)
+            self.check_tensor(name, w.shape)
         return super().prune_arrays(arrays, priors, targets)
 
     def layer_mask(self, name, w, prior, target):
