@@ -21,6 +21,7 @@ Run: ``python benchmarks/bench_checkpoint.py --size 0.25 --sparsity 0.5 0.7``
 """
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -189,11 +190,10 @@ def main():
         nbytes = generated["bytes"]
         print("checkpoint: %.3f GB bfloat16, %d tensors, 4 shards (generated in %.1f s)"
               % (nbytes / 1e9, len(llama_shapes(args.size)), time.perf_counter() - start))
-        try:
-            import torch  # noqa: F401
-            peers = ["numpy", "torch"]
-        except ImportError:
-            peers = ["numpy"]
+        # find_spec, not import: torch in this process would raise the
+        # children's peak RSS, which starts from the parent's at fork.
+        peers = ["numpy", "torch"] if importlib.util.find_spec("torch") else ["numpy"]
+        if len(peers) == 1:
             print("torch is not installed: its peer is skipped")
         header = "%-8s %-7s %9s %8s %8s %12s" % ("sparsity", "case", "seconds", "GB/s",
                                                  "CPU s", "peak RSS")

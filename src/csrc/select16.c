@@ -69,6 +69,36 @@ int ws_histogram16(const ws_view *views, size_t count, uint16_t inf_key,
     return nan_seen ? WS_ERR_NAN : WS_OK;
 }
 
+/* Thresholds one run of elements into out/mask; returns the largest key
+   seen.  The contiguous case is its own loop, with the keep flag as a
+   0/0xffff mask rather than a branch, so that it vectorises: a
+   checkpoint's tensors are thresholded at memory speed. */
+static uint16_t ws_threshold_run16(const uint16_t *values, int64_t length,
+                                   int64_t stride, uint16_t t_key,
+                                   uint16_t *out, uint8_t *mask) {
+    uint16_t largest = 0;
+    if (stride == 1) {
+        for (int64_t i = 0; i < length; ++i) {
+            uint16_t bits = values[i];
+            uint16_t key = bits & 0x7fff;
+            uint16_t keep = (uint16_t)-(uint16_t)(key >= t_key);
+            largest = key > largest ? key : largest;
+            out[i] = bits & keep;
+            mask[i] = (uint8_t)(keep & 1u);
+        }
+        return largest;
+    }
+    for (int64_t i = 0; i < length; ++i) {
+        uint16_t bits = values[i * stride];
+        uint16_t key = bits & 0x7fff;
+        int keep = key >= t_key;
+        largest = key > largest ? key : largest;
+        out[i] = keep ? bits : 0;
+        mask[i] = (uint8_t)keep;
+    }
+    return largest;
+}
+
 int ws_threshold16(const ws_view *in, uint16_t t_key, uint16_t inf_key,
                    uint16_t *out, uint8_t *mask) {
     int64_t n = in->rows * in->cols;
@@ -87,16 +117,9 @@ int ws_threshold16(const ws_view *in, uint16_t t_key, uint16_t inf_key,
         int64_t at = lo;
         while (ws_segment_next(&cursor, sizeof(uint16_t), &first, &length,
                                &stride)) {
-            const uint16_t *values = (const uint16_t *)first;
-            uint16_t largest = 0;
-            for (int64_t i = 0; i < length; ++i) {
-                uint16_t bits = values[i * stride];
-                uint16_t key = bits & 0x7fff;
-                int keep = key >= t_key;
-                largest = key > largest ? key : largest;
-                out[at + i] = keep ? bits : 0;
-                mask[at + i] = (uint8_t)keep;
-            }
+            uint16_t largest = ws_threshold_run16(
+                (const uint16_t *)first, length, stride, t_key, out + at,
+                mask + at);
             nan_seen |= largest > inf_key;
             at += length;
         }
