@@ -3,6 +3,8 @@
 - :func:`record`: forward hooks on a model's ``nn.Linear`` layers that write
   the calibration statistics file :class:`wavesparse.WandaPruner` and
   :class:`wavesparse.SparseGPTPruner` read.
+- :func:`prune_sequential`: one-shot pruning block by block, each block's
+  statistics recorded from the model with the earlier blocks pruned.
 - :class:`SparseTraining`: a :class:`wavesparse.DynamicSparsePruner` (RigL,
   SET) driving a model's Linear and Conv weights through a torch optimizer.
 
@@ -26,6 +28,8 @@ except ImportError as exc:  # pragma: no cover - exercised where torch is absent
 
 from wavesparse.torch.modules import masked_weights
 from wavesparse.torch.record import record
+from wavesparse.torch.sequential import numbered_block, prune_sequential
 from wavesparse.torch.training import SparseTraining
 
-__all__ = ["record", "SparseTraining", "masked_weights"]
+__all__ = ["record", "prune_sequential", "numbered_block", "SparseTraining",
+           "masked_weights"]

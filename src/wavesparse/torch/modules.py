@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["masked_weights", "LINEAR", "CONVOLUTIONS", "shape_stand_ins", "to_numpy"]
+__all__ = ["masked_weights", "LINEAR", "CONVOLUTIONS", "shape_stand_ins", "to_numpy",
+           "run_batch"]
 
 #: Layers whose ``weight`` is a matrix ``(out_features, in_features)``.
 LINEAR = (nn.Linear,)
@@ -100,3 +101,21 @@ def to_numpy(tensor, copy=True):
     out = source.cpu().numpy()
     shares = source.device.type == "cpu" and source.data_ptr() == tensor.data_ptr()
     return out.copy() if copy and shares else out
+
+
+def run_batch(model, batch):
+    """``model(**batch)`` for a dict, ``model(*batch)`` for a tuple or list,
+    else ``model(batch)``: how the adapters feed calibration batches.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from wavesparse.torch.modules import run_batch
+    >>> run_batch(torch.nn.Bilinear(2, 3, 1), (torch.ones(1, 2), torch.ones(1, 3))).shape
+    torch.Size([1, 1])
+    """
+    if isinstance(batch, dict):
+        return model(**batch)
+    if isinstance(batch, (tuple, list)):
+        return model(*batch)
+    return model(batch)

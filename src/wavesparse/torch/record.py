@@ -15,17 +15,10 @@ import torch
 
 from wavesparse.calibration import Recorder
 from wavesparse.pruning.choice import select_layers
-from wavesparse.torch.modules import LINEAR, masked_weights, shape_stand_ins, to_numpy
+from wavesparse.torch.modules import (LINEAR, masked_weights, run_batch, shape_stand_ins,
+                                      to_numpy)
 
 __all__ = ["record"]
-
-
-def _run(model, batch):
-    if isinstance(batch, dict):
-        return model(**batch)
-    if isinstance(batch, (tuple, list)):
-        return model(*batch)
-    return model(batch)
 
 
 def _row_mask(batch):
@@ -70,8 +63,12 @@ class _Groups:
         self._seen = {}
 
 
+class _StopForward(Exception):
+    """Raised by a hook once every chosen layer has its inputs of the batch."""
+
+
 def record(model, batches, include=None, exclude=None, path=None, gram=True,
-           metadata=None, chunk_rows=4096):
+           metadata=None, chunk_rows=4096, stop_early=False):
     """Record the input statistics of ``model``'s Linear layers.
 
     Parameters
@@ -95,6 +92,12 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         Stored in the file (where the calibration data came from).
     chunk_rows : int
         Rows converted to float64 at a time (:class:`~wavesparse.calibration.Recorder`).
+    stop_early : bool
+        Stop each forward pass once every chosen layer has had as many
+        inputs as on the first batch: the rest of the model is not run (what
+        :func:`~wavesparse.torch.prune_sequential` does for a block early in
+        a deep model).  The model's output is never used here, so nothing
+        else changes.
 
     Returns
     -------
@@ -133,11 +136,13 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     recorder = Recorder(gram=gram, chunk_rows=chunk_rows)
     groups = _Groups(names)
     state = {"mode": "find", "mask": None, "members": None}
+    calls = dict.fromkeys(names, 0)
 
     def hook(layer, args):
         name = by_module[layer]
         x = args[0]
         groups.note(name, x)
+        calls[name] += 1
         if state["mode"] == "find":
             return
         if groups.leader.get(name) != state["leaders"].get(name):
@@ -147,6 +152,8 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         if name in state["members"]:
             rows = _rows(x.detach(), state["mask"])
             recorder.add(state["members"][name], to_numpy(rows, copy=False))
+        if stop_early and calls == state["calls"]:
+            raise _StopForward
 
     handles = [layer.register_forward_pre_hook(hook) for layer in by_module]
     count = 0
@@ -154,16 +161,20 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         with torch.no_grad():
             for batch in batches:
                 if count == 0:
-                    _run(model, batch)
+                    run_batch(model, batch)
                     missing = [n for n in names if n not in groups.leader]
                     if missing:
                         raise ValueError("the forward pass never reached %s; leave "
                                          "them out with exclude" % ", ".join(missing))
                     state.update(mode="record", members=groups.members(),
-                                 leaders=dict(groups.leader))
+                                 leaders=dict(groups.leader), calls=dict(calls))
                 groups.reset()
+                calls.update(dict.fromkeys(names, 0))
                 state["mask"] = _row_mask(batch)
-                _run(model, batch)
+                try:
+                    run_batch(model, batch)
+                except _StopForward:
+                    pass
                 count += 1
     finally:
         for handle in handles:
