@@ -10,8 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["masked_weights", "LINEAR", "CONVOLUTIONS", "shape_stand_ins", "to_numpy",
-           "run_batch"]
+from wavesparse.pruning.choice import select_layers
+
+__all__ = ["masked_weights", "chosen_linears", "LINEAR", "CONVOLUTIONS", "shape_stand_ins",
+           "to_numpy", "run_batch"]
 
 #: Layers whose ``weight`` is a matrix ``(out_features, in_features)``.
 LINEAR = (nn.Linear,)
@@ -59,6 +61,30 @@ def masked_weights(model, kinds=LINEAR + CONVOLUTIONS):
             seen.add(id(weight))
             out[prefix + ".weight" if prefix else "weight"] = weight
     return out
+
+
+def chosen_linears(model, include=None, exclude=None):
+    """The ``nn.Linear`` layers whose weights the globs choose, by weight
+    name, in the model's order; a ValueError when none is chosen.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from wavesparse.torch.modules import chosen_linears
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 2))
+    >>> list(chosen_linears(net, exclude=["0.*"]))
+    ['1.weight']
+    """
+    layers = {}
+    for prefix, layer in _module(model, "model").named_modules():
+        if isinstance(layer, LINEAR):
+            layers.setdefault(prefix + ".weight" if prefix else "weight", layer)
+    names = select_layers(shape_stand_ins({n: m.weight for n, m in layers.items()}),
+                          include, exclude)
+    if not names:
+        raise ValueError("model has no nn.Linear weight chosen by include=%r, exclude=%r"
+                         % (include, exclude))
+    return {n: layers[n] for n in names}
 
 
 def shape_stand_ins(tensors):

@@ -10,13 +10,10 @@ attention block) are found on the first batch and share one set of sums, as
 
 import weakref
 
-import numpy as np
 import torch
 
 from wavesparse.calibration import Recorder
-from wavesparse.pruning.choice import select_layers
-from wavesparse.torch.modules import (LINEAR, masked_weights, run_batch, shape_stand_ins,
-                                      to_numpy)
+from wavesparse.torch.modules import chosen_linears, run_batch, to_numpy
 
 __all__ = ["record"]
 
@@ -123,16 +120,9 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     >>> sorted(stats), stats["2.weight"].rows, stats["0.weight"].gram.shape
     (['0.weight', '2.weight'], 48, (4, 4))
     """
-    linears = masked_weights(model, LINEAR)
-    names = select_layers(shape_stand_ins(linears), include, exclude)
-    if not names:
-        raise ValueError("model has no nn.Linear weight chosen by include=%r, exclude=%r"
-                         % (include, exclude))
-    by_module = {}
-    for prefix, layer in model.named_modules():
-        name = prefix + ".weight" if prefix else "weight"
-        if name in names and isinstance(layer, LINEAR):
-            by_module[layer] = name
+    layers = chosen_linears(model, include, exclude)
+    names = list(layers)
+    by_module = {layer: name for name, layer in layers.items()}
     recorder = Recorder(gram=gram, chunk_rows=chunk_rows)
     groups = _Groups(names)
     state = {"mode": "find", "mask": None, "members": None}

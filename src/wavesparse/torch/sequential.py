@@ -13,8 +13,7 @@ import re
 
 import torch
 
-from wavesparse.pruning.choice import select_layers
-from wavesparse.torch.modules import LINEAR, masked_weights, run_batch, shape_stand_ins
+from wavesparse.torch.modules import chosen_linears, run_batch
 from wavesparse.torch.record import record
 
 __all__ = ["prune_sequential", "numbered_block"]
@@ -37,25 +36,23 @@ def numbered_block(name):
     return match.group(1) if match else name
 
 
-def _call_order(model, names, batch):
-    """The chosen names in the order their layers are first called."""
+def _call_order(layers, batch, model):
+    """The names of ``layers`` in the order they are first called."""
     order = []
-    layers = {m: (p + ".weight" if p else "weight") for p, m in model.named_modules()
-              if isinstance(m, LINEAR)}
+    by_module = {layer: name for name, layer in layers.items()}
 
     def hook(layer, args):
-        name = layers[layer]
-        if name in names and name not in order:
-            order.append(name)
+        if by_module[layer] not in order:
+            order.append(by_module[layer])
 
-    handles = [m.register_forward_pre_hook(hook) for m in layers]
+    handles = [layer.register_forward_pre_hook(hook) for layer in by_module]
     try:
         with torch.no_grad():
             run_batch(model, batch)
     finally:
-        for h in handles:
-            h.remove()
-    return order + [n for n in names if n not in order]
+        for handle in handles:
+            handle.remove()
+    return order + [n for n in layers if n not in order]
 
 
 def prune_sequential(model, batches, make_pruner, include=None, exclude=None,
@@ -109,13 +106,10 @@ def prune_sequential(model, batches, make_pruner, include=None, exclude=None,
     batches = batches if isinstance(batches, (list, tuple)) else list(batches)
     if not batches:
         raise ValueError("batches is empty: prune_sequential needs at least one batch")
-    weights = masked_weights(model, LINEAR)
-    names = select_layers(shape_stand_ins(weights), include, exclude)
-    if not names:
-        raise ValueError("model has no nn.Linear weight chosen by include=%r, exclude=%r"
-                         % (include, exclude))
+    layers = chosen_linears(model, include, exclude)
+    weights = {n: layer.weight for n, layer in layers.items()}
     blocks = {}
-    for name in _call_order(model, set(names), batches[0]):
+    for name in _call_order(layers, batches[0], model):
         blocks.setdefault(block_of(name), []).append(name)
     masks = {}
     for i, (key, members) in enumerate(blocks.items()):
