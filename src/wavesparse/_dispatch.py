@@ -175,12 +175,13 @@ def check_structure(A, name="A"):
                                                   low if low < 0 else high))
 
 
-def sparse_parts(A, name="A"):
+def sparse_parts(A, name="A", half=False):
     """The :class:`SparseParts` of a scipy CSR/BSR array or matrix.
 
     The structure is checked first (:func:`check_structure`), so no kernel
     reads out of bounds; duplicates are summed (on a copy) so the kernels see
-    canonical parts.
+    canonical parts.  With ``half``, float16 and bfloat16 values are taken
+    too (the products' 16-bit weights).
     """
     import scipy.sparse as sp
     if not sp.issparse(A) or A.format not in ("csr", "bsr"):
@@ -188,8 +189,10 @@ def sparse_parts(A, name="A"):
                         "got %s" % (name, type(A).__name__ if not sp.issparse(A)
                                     else A.format.upper()))
     if A.dtype not in check.FLOAT_DTYPES:
-        raise TypeError("%s must hold float32 or float64 values, got dtype %s"
-                        % (name, A.dtype))
+        from wavesparse.halfs import is_half
+        if not (half and is_half(A.dtype)):
+            raise TypeError("%s must hold %sfloat32 or float64 values, got dtype %s"
+                            % (name, "float16, bfloat16, " if half else "", A.dtype))
     check_structure(A, name)
     if not A.has_canonical_format:
         A = A.copy()
