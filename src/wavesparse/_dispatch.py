@@ -175,6 +175,23 @@ def check_structure(A, name="A"):
                                                   low if low < 0 else high))
 
 
+def _summed(A):
+    """A copy of ``A`` in canonical form, duplicates summed.
+
+    scipy sums in the array's dtype but refuses 16-bit ones: those are summed
+    in float32 and rounded back to their dtype, as a 16-bit sum would be.
+    """
+    dtype = A.dtype
+    if dtype in check.FLOAT_DTYPES:
+        A = A.copy()
+        A.sum_duplicates()
+        return A
+    wide = A.astype(np.float32)
+    wide.sum_duplicates()
+    wide.data = wide.data.astype(dtype)
+    return wide
+
+
 def sparse_parts(A, name="A", half=False):
     """The :class:`SparseParts` of a scipy CSR/BSR array or matrix.
 
@@ -195,8 +212,7 @@ def sparse_parts(A, name="A", half=False):
                             % (name, "float16, bfloat16, " if half else "", A.dtype))
     check_structure(A, name)
     if not A.has_canonical_format:
-        A = A.copy()
-        A.sum_duplicates()
+        A = _summed(A)
     wide = A.indices.dtype == np.int64 or A.indptr.dtype == np.int64
     index = np.int64 if wide else np.int32
     indices = np.ascontiguousarray(A.indices, dtype=index)
