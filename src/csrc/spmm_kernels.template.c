@@ -63,13 +63,16 @@ WS_ISA_ATTR static inline void WS_KNAME(ws_finish)(TYPE *v, TYPE b, int act) {
         }                                                       \
     } while (0)
 
-#ifdef WS_HALF16
 /*
- * dst[j] = src[j] widened, j < c: eight at a time where WS_WIDEN8 is
- * defined (F16C), one by one otherwise.
+ * A's values are read WS_RUN_LEN at a time through WS_RUN(src, c, buf): the
+ * c values at src as TYPE.  Stored as TYPE, that is src itself; stored in 16
+ * bits, they are widened into buf (eight at a time where WS_WIDEN8 is defined,
+ * with F16C) and buf is read instead.
  */
-WS_ISA_ATTR static inline void WS_KNAME(ws_widen_run)(const ATYPE *src, int64_t c,
-                                                   TYPE *dst) {
+#define WS_RUN_LEN 16
+#ifdef WS_HALF16
+WS_ISA_ATTR static inline const TYPE *WS_KNAME(ws_widen_run)(const ATYPE *src,
+                                                          int64_t c, TYPE *dst) {
     int64_t j = 0;
 #ifdef WS_WIDEN8
     for (; j + 8 <= c; j += 8) {
@@ -79,7 +82,11 @@ WS_ISA_ATTR static inline void WS_KNAME(ws_widen_run)(const ATYPE *src, int64_t 
     for (; j < c; ++j) {
         dst[j] = WS_LOAD_A(src[j]);
     }
+    return dst;
 }
+#define WS_RUN(src, c, buf) WS_KNAME(ws_widen_run)((src), (c), (buf))
+#else
+#define WS_RUN(src, c, buf) ((void)(buf), (src))
 #endif
 
 /*
@@ -98,24 +105,16 @@ static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
         for (int v = 0; v < WS_VECS; ++v) {
             acc[v] = (WS_NAME(ws_vec)){0};
         }
-#ifdef WS_HALF16
-        /* 16-bit values are widened a run at a time, then read as TYPE. */
         const int64_t end = (int64_t)indptr[i + 1];
-        for (int64_t p0 = (int64_t)indptr[i]; p0 < end; p0 += 16) {
-            const int64_t c = end - p0 < 16 ? end - p0 : 16;
-            TYPE vals[16];
-            WS_KNAME(ws_widen_run)(data + p0, c, vals);
+        for (int64_t p0 = (int64_t)indptr[i]; p0 < end; p0 += WS_RUN_LEN) {
+            const int64_t c = end - p0 < WS_RUN_LEN ? end - p0 : WS_RUN_LEN;
+            TYPE buf[WS_RUN_LEN];
+            const TYPE *vals = WS_RUN(data + p0, c, buf);
             for (int64_t q = 0; q < c; ++q) {
                 WS_KNAME(ws_axpy_panel)(acc, vals[q],
                                        panel + (int64_t)indices[p0 + q] * PANEL);
             }
         }
-#else
-        for (int64_t p = (int64_t)indptr[i]; p < (int64_t)indptr[i + 1]; ++p) {
-            WS_KNAME(ws_axpy_panel)(acc, WS_LOAD_A(data[p]),
-                                   panel + (int64_t)indices[p] * PANEL);
-        }
-#endif
         WS_STORE_PANEL(acc, y + i * ldy, w, ycs, bias ? bias[i] : 0, act);
     }
 }
@@ -177,15 +176,21 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
                  ++p) {
                 const ATYPE *a0 = data + (p * br + r) * bc;
                 const ATYPE *a1 = a0 + bc;
-                const TYPE *xb = panel + (int64_t)indices[p] * bc * PANEL;
-                for (int64_t c = 0; c < bc; ++c) {
-                    const vec v0 = (vec){0} + WS_LOAD_A(a0[c]);
-                    const vec v1 = (vec){0} + WS_LOAD_A(a1[c]);
-                    for (int v = 0; v < WS_VECS; ++v) {
-                        vec xv;
-                        memcpy(&xv, xb + c * PANEL + v * WS_LANES, sizeof(xv));
-                        acc0[v] += v0 * xv;
-                        acc1[v] += v1 * xv;
+                for (int64_t c0 = 0; c0 < bc; c0 += WS_RUN_LEN) {
+                    const int64_t cn = bc - c0 < WS_RUN_LEN ? bc - c0 : WS_RUN_LEN;
+                    TYPE buf0[WS_RUN_LEN], buf1[WS_RUN_LEN];
+                    const TYPE *w0 = WS_RUN(a0 + c0, cn, buf0);
+                    const TYPE *w1 = WS_RUN(a1 + c0, cn, buf1);
+                    const TYPE *xb = panel + ((int64_t)indices[p] * bc + c0) * PANEL;
+                    for (int64_t c = 0; c < cn; ++c) {
+                        const vec v0 = (vec){0} + w0[c];
+                        const vec v1 = (vec){0} + w1[c];
+                        for (int v = 0; v < WS_VECS; ++v) {
+                            vec xv;
+                            memcpy(&xv, xb + c * PANEL + v * WS_LANES, sizeof(xv));
+                            acc0[v] += v0 * xv;
+                            acc1[v] += v1 * xv;
+                        }
                     }
                 }
             }
@@ -202,9 +207,14 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
             for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1];
                  ++p) {
                 const ATYPE *a = data + (p * br + r) * bc;
-                const TYPE *xb = panel + (int64_t)indices[p] * bc * PANEL;
-                for (int64_t c = 0; c < bc; ++c) {
-                    WS_KNAME(ws_axpy_panel)(acc, WS_LOAD_A(a[c]), xb + c * PANEL);
+                for (int64_t c0 = 0; c0 < bc; c0 += WS_RUN_LEN) {
+                    const int64_t cn = bc - c0 < WS_RUN_LEN ? bc - c0 : WS_RUN_LEN;
+                    TYPE buf[WS_RUN_LEN];
+                    const TYPE *vals = WS_RUN(a + c0, cn, buf);
+                    const TYPE *xb = panel + ((int64_t)indices[p] * bc + c0) * PANEL;
+                    for (int64_t c = 0; c < cn; ++c) {
+                        WS_KNAME(ws_axpy_panel)(acc, vals[c], xb + c * PANEL);
+                    }
                 }
             }
             WS_STORE_PANEL(acc, y + (b * br + r) * ldy, w, ycs,
@@ -248,3 +258,6 @@ static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
         }
     }
 }
+
+#undef WS_RUN
+#undef WS_RUN_LEN
