@@ -50,15 +50,6 @@ static inline float ws_f16_to_f32(uint16_t h) {
 }
 
 #if WS_HAVE_AVX2_CLONE
-static inline int ws_cpu_has_f16c(void) {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
-    }
-    return known;
-}
-
 __attribute__((target("avx,f16c")))
 static void ws_widen_f16c(const uint16_t *src, int64_t n, float *dst) {
     int64_t j = 0;

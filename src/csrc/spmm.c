@@ -39,6 +39,8 @@
 WS_SPLIT_BY_NNZ(int32_t)
 WS_SPLIT_BY_NNZ(int64_t)
 
+#define WS_TEMPLATE "spmm.template.c"
+
 /* float and double: A's values are read as they are. */
 #define WS_LOAD_BASE(v) (v)
 #define WS_LOAD_AVX2(v) (v)
@@ -50,16 +52,7 @@ WS_SPLIT_BY_NNZ(int64_t)
 #define SUFFIX f32
 #define CSUFFIX f32
 #define PANEL 32
-#define IDX int32_t
-#define ISUFFIX i32
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
-#define IDX int64_t
-#define ISUFFIX i64
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
+#include "both_indices.h"
 #undef TYPE
 #undef ATYPE
 #undef SUFFIX
@@ -71,16 +64,7 @@ WS_SPLIT_BY_NNZ(int64_t)
 #define SUFFIX f64
 #define CSUFFIX f64
 #define PANEL 16
-#define IDX int32_t
-#define ISUFFIX i32
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
-#define IDX int64_t
-#define ISUFFIX i64
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
+#include "both_indices.h"
 #undef TYPE
 #undef ATYPE
 #undef SUFFIX
@@ -109,16 +93,7 @@ WS_SPLIT_BY_NNZ(int64_t)
 #define WS_AVX2_USABLE() (ws_cpu_has_avx2_fma() && ws_cpu_has_f16c())
 #define WS_WIDEN8_AVX2(src, dst) \
     _mm256_storeu_ps((dst), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src))))
-#define IDX int32_t
-#define ISUFFIX i32
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
-#define IDX int64_t
-#define ISUFFIX i64
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
+#include "both_indices.h"
 #undef SUFFIX
 #undef WS_LOAD_BASE
 #undef WS_LOAD_AVX2
@@ -131,11 +106,4 @@ WS_SPLIT_BY_NNZ(int64_t)
 #define WS_LOAD_AVX2(v) ws_bf16_to_f32(v)
 #define WS_AVX2_TARGET "avx2,fma"
 #define WS_AVX2_USABLE() ws_cpu_has_avx2_fma()
-#define IDX int32_t
-#define ISUFFIX i32
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
-#define IDX int64_t
-#define ISUFFIX i64
-#include "spmm.template.c"
+#include "both_indices.h"
