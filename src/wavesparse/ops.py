@@ -234,10 +234,10 @@ def spmm(A, X, backend="auto"):
     array([[1., 2.],
            [6., 8.]])
 
-    16-bit weights, float32 result:
+    16-bit weights (:func:`wavesparse.formats.to_half`), float32 result:
 
-    >>> from wavesparse.formats import to_csr
-    >>> A16 = to_csr(np.array([[1.5, 0.0], [0.0, -2.0]], dtype=np.float16))
+    >>> from wavesparse.formats import to_csr, to_half
+    >>> A16 = to_half(to_csr(np.array([[1.5, 0.0], [0.0, -2.0]])), np.float16)
     >>> spmm(A16, np.float16([1.0, 3.0]))
     array([ 1.5, -6. ], dtype=float32)
     """
