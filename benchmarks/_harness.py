@@ -5,8 +5,42 @@ prints the ratio peer / ours (above 1: ours is faster).
 """
 
 import argparse
+import statistics
+import time
 
 from wavesparse._timing import median_seconds  # noqa: F401 (re-exported)
+
+
+def median_ms(fn, repeat, before=None):
+    """The median milliseconds of ``fn()`` over ``repeat`` runs after one
+    warm-up, each run right after ``before()`` when given (a numpy matmul:
+    OpenBLAS's workers still spinning, as in a real network)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def interleaved_ms(cases, repeat):
+    """{name: median ms} of ``cases`` ({name: (fn, before or None)}), timed in
+    turn, one call of each per round after one warm-up round: on a shared,
+    noisy machine every case then sees the same load, so their ratios hold
+    better than those of cases timed one after the other."""
+    times = {name: [] for name in cases}
+    for round_ in range(repeat + 1):
+        for name, (fn, before) in cases.items():
+            if before is not None:
+                before()
+            start = time.perf_counter()
+            fn()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(t) for name, t in times.items()}
 
 
 def print_table(title, rows):

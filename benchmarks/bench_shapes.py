@@ -11,9 +11,6 @@ against ``x @ W.T``.  Ratio = BLAS time / ours (above 1: ours is faster).
 python benchmarks/bench_shapes.py [--repeat N] [--quick]
 """
 
-import statistics
-import time
-
 import numpy as np
 
 from wavesparse import formats
@@ -21,21 +18,9 @@ from wavesparse.layers import SparseLinear
 from wavesparse.ops import spmm
 from wavesparse.pruning import BlockPruner, MagnitudePruner
 
-from _harness import blas_info, parser
+from _harness import blas_info, median_ms as timed, parser
 
 SHAPES = [(384, 384), (1536, 384), (384, 1536)]
-
-
-def timed(fn, repeat, before=None):
-    fn()
-    times = []
-    for _ in range(repeat):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
 
 
 def main():

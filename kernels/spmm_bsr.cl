@@ -3,6 +3,7 @@
  *
  * Build options (set by the host):
  *   -DREAL=float|double, -DINDEX=int|long   as in spmm_csr.cl
+ *   -DA_HALF | -DA_BF16   16-bit stored values (storage.cl, as in spmm_csr.cl)
  *   -DBR=r -DBC=c    the block shape, so block loops have constant bounds
  *   -DWAVE=n         columns per work-group (the SIMD width)
  *   -DLANES_R=g      work-item rows per work-group; each covers BR / LANES_R
@@ -28,7 +29,7 @@
 
 __kernel __attribute__((reqd_work_group_size(WAVE, LANES_R, 1)))
 void bsr_spmm(__global const INDEX *indptr, __global const INDEX *indices,
-              __global const REAL *data, __global const REAL *x,
+              __global const VALUE *data, __global const REAL *x,
               const ulong ldx, __global REAL *y, const ulong ldy,
               const ulong block_rows, const ulong n) {
     __local REAL block[BR * BC];
@@ -45,7 +46,7 @@ void bsr_spmm(__global const INDEX *indptr, __global const INDEX *indices,
     const INDEX last = b < block_rows ? indptr[b + 1] : 0;
     for (INDEX p = first; p < last; ++p) {
         for (uint e = flat; e < BR * BC; e += WAVE * LANES_R) {
-            block[e] = data[(size_t)p * (BR * BC) + e];
+            block[e] = LOAD_A(data, (size_t)p * (BR * BC) + e);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         if (col < n) {
@@ -72,7 +73,7 @@ void bsr_spmm(__global const INDEX *indptr, __global const INDEX *indices,
  */
 __kernel void bsr_spmm_direct(__global const INDEX *indptr,
                               __global const INDEX *indices,
-                              __global const REAL *data,
+                              __global const VALUE *data,
                               __global const REAL *x, const ulong ldx,
                               __global REAL *y, const ulong ldy,
                               const ulong block_rows, const ulong n) {
@@ -85,10 +86,10 @@ __kernel void bsr_spmm_direct(__global const INDEX *indptr,
     const size_t r = row % BR;
     REAL sum = (REAL)0;
     for (INDEX p = indptr[b]; p < indptr[b + 1]; ++p) {
-        __global const REAL *a = data + ((size_t)p * BR + r) * BC;
+        __global const VALUE *a = data + ((size_t)p * BR + r) * BC;
         __global const REAL *xb = x + (size_t)indices[p] * BC * ldx + col;
         for (int c = 0; c < BC; ++c) {
-            sum += a[c] * xb[c * ldx];
+            sum += LOAD_A(a, c) * xb[c * ldx];
         }
     }
     y[row * ldy + col] = sum;

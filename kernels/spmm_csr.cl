@@ -3,6 +3,8 @@
  *
  * Build options (all set by the host from the device's properties):
  *   -DREAL=float|double   element type (double needs -DWS_FP64)
+ *   -DA_HALF | -DA_BF16   16-bit stored values, summed as float (storage.cl,
+ *                         which the host puts in front of this file)
  *   -DINDEX=int|long      type of indptr and indices
  *   -DWAVE=n              SIMD width: 64 on GCN (RX 580), the warp elsewhere
  *   -DROWS=n              rows per work-group (work-group = WAVE x ROWS)
@@ -30,7 +32,7 @@
 
 __kernel __attribute__((reqd_work_group_size(WAVE * ROWS, 1, 1)))
 void csr_spmv(__global const INDEX *indptr, __global const INDEX *indices,
-              __global const REAL *data, __global const REAL *x,
+              __global const VALUE *data, __global const REAL *x,
               __global REAL *y, const ulong m) {
     __local REAL partial[WAVE * ROWS];
     const uint lane = get_local_id(0) % WAVE;
@@ -40,7 +42,7 @@ void csr_spmv(__global const INDEX *indptr, __global const INDEX *indices,
     if (row < m) {
         const INDEX end = indptr[row + 1];
         for (INDEX p = indptr[row] + lane; p < end; p += WAVE) {
-            sum += data[p] * x[indices[p]];
+            sum += LOAD_A(data, p) * x[indices[p]];
         }
     }
     partial[get_local_id(0)] = sum;
@@ -58,7 +60,7 @@ void csr_spmv(__global const INDEX *indptr, __global const INDEX *indices,
 
 __kernel __attribute__((reqd_work_group_size(WAVE, ROWS, 1)))
 void csr_spmm(__global const INDEX *indptr, __global const INDEX *indices,
-              __global const REAL *data, __global const REAL *x,
+              __global const VALUE *data, __global const REAL *x,
               const ulong ldx, __global REAL *y, const ulong ldy,
               const ulong m, const ulong n) {
     __local INDEX cols[ROWS][WAVE];
@@ -84,7 +86,7 @@ void csr_spmm(__global const INDEX *indptr, __global const INDEX *indices,
         const int at = c * WAVE + (int)lane;
         if (at < length) {
             cols[slot][lane] = indices[start + at];
-            vals[slot][lane] = data[start + at];
+            vals[slot][lane] = LOAD_A(data, start + at);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         const int take = min(WAVE, length - c * WAVE);
@@ -108,7 +110,7 @@ void csr_spmm(__global const INDEX *indptr, __global const INDEX *indices,
  */
 __kernel void csr_spmm_direct(__global const INDEX *indptr,
                               __global const INDEX *indices,
-                              __global const REAL *data,
+                              __global const VALUE *data,
                               __global const REAL *x, const ulong ldx,
                               __global REAL *y, const ulong ldy,
                               const ulong m, const ulong n) {
@@ -120,7 +122,7 @@ __kernel void csr_spmm_direct(__global const INDEX *indptr,
     REAL sum = (REAL)0;
     const INDEX end = indptr[row + 1];
     for (INDEX p = indptr[row]; p < end; ++p) {
-        sum += data[p] * x[(size_t)indices[p] * ldx + col];
+        sum += LOAD_A(data, p) * x[(size_t)indices[p] * ldx + col];
     }
     y[row * ldy + col] = sum;
 }

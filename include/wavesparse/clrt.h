@@ -110,6 +110,7 @@ typedef struct ws_cl_device_props {
     cl_ulong max_alloc_bytes;
     cl_ulong double_fp_config; /* 0 when the device has no fp64 */
     cl_uint wavefront_width;   /* AMD wavefront or NVIDIA warp; 0 if unknown */
+    cl_uint has_fp16;          /* 1 when CL_DEVICE_EXTENSIONS lists cl_khr_fp16 */
 } ws_cl_device_props;
 
 cl_int ws_cl_device_props_get(const ws_cl_api *api, cl_device_id device,

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WS_CL_NAME_ENTRY(name, value) {value, #name},
@@ -106,6 +107,42 @@ static cl_uint ws_cl_vendor_uint(const ws_cl_api *api, cl_device_id device,
     return value;
 }
 
+/*
+ * Whether the device's space-separated extension list names `extension`
+ * (a whole word: cl_khr_fp16 is not cl_khr_fp16_foo).  0 when the list
+ * cannot be read.
+ */
+static cl_uint ws_cl_has_extension(const ws_cl_api *api, cl_device_id device,
+                                   const char *extension) {
+    size_t size = 0;
+    if (api->clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, 0, NULL, &size) !=
+            CL_SUCCESS ||
+        size == 0) {
+        return 0;
+    }
+    char *list = malloc(size + 1);
+    if (list == NULL) {
+        return 0;
+    }
+    cl_uint found = 0;
+    if (api->clGetDeviceInfo(device, CL_DEVICE_EXTENSIONS, size, list, NULL) ==
+        CL_SUCCESS) {
+        list[size] = '\0';
+        const size_t length = strlen(extension);
+        for (const char *at = strstr(list, extension); at != NULL;
+             at = strstr(at + 1, extension)) {
+            const int starts = at == list || at[-1] == ' ';
+            const int ends = at[length] == '\0' || at[length] == ' ';
+            if (starts && ends) {
+                found = 1;
+                break;
+            }
+        }
+    }
+    free(list);
+    return found;
+}
+
 cl_int ws_cl_device_props_get(const ws_cl_api *api, cl_device_id device,
                               ws_cl_device_props *props) {
     memset(props, 0, sizeof(*props));
@@ -160,6 +197,7 @@ cl_int ws_cl_device_props_get(const ws_cl_api *api, cl_device_id device,
         props->wavefront_width =
             ws_cl_vendor_uint(api, device, CL_DEVICE_WARP_SIZE_NV);
     }
+    props->has_fp16 = ws_cl_has_extension(api, device, "cl_khr_fp16");
     if (ws_cl_device_string(api, device, CL_DEVICE_BOARD_NAME_AMD,
                             props->board_name,
                             sizeof(props->board_name)) != CL_SUCCESS) {

@@ -4,20 +4,13 @@
 #include <math.h>
 #include <string.h>
 
+#define WS_TEMPLATE "convert_fill.template.c"
+
 #define TYPE float
 #define SUFFIX f32
 #define ABS fabsf
 #include "convert_count.template.c"
-#define IDX int32_t
-#define ISUFFIX i32
-#include "convert_fill.template.c"
-#undef IDX
-#undef ISUFFIX
-#define IDX int64_t
-#define ISUFFIX i64
-#include "convert_fill.template.c"
-#undef IDX
-#undef ISUFFIX
+#include "both_indices.h"
 #undef TYPE
 #undef SUFFIX
 #undef ABS
@@ -26,11 +19,4 @@
 #define SUFFIX f64
 #define ABS fabs
 #include "convert_count.template.c"
-#define IDX int32_t
-#define ISUFFIX i32
-#include "convert_fill.template.c"
-#undef IDX
-#undef ISUFFIX
-#define IDX int64_t
-#define ISUFFIX i64
-#include "convert_fill.template.c"
+#include "both_indices.h"

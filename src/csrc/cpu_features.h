@@ -11,14 +11,19 @@
  */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define WS_HAVE_AVX2_CLONE 1
-static inline int ws_cpu_has_avx2_fma(void) {
-    static int known = -1;
-    if (known < 0) {
-        __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+/* name(): whether the CPU has features a and b, asked once. */
+#define WS_CPU_TEST(name, a, b)                                              \
+    static inline int name(void) {                                           \
+        static int known = -1;                                               \
+        if (known < 0) {                                                     \
+            __builtin_cpu_init();                                            \
+            known = __builtin_cpu_supports(a) && __builtin_cpu_supports(b); \
+        }                                                                    \
+        return known;                                                        \
     }
-    return known;
-}
+WS_CPU_TEST(ws_cpu_has_avx2_fma, "avx2", "fma")
+/* F16C: float16 <-> float conversions (_mm256_cvtph_ps, _cvtsh_ss). */
+WS_CPU_TEST(ws_cpu_has_f16c, "avx", "f16c")
 #else
 #define WS_HAVE_AVX2_CLONE 0
 #endif

@@ -3,6 +3,7 @@
 
 #include "activation.h"
 #include "cpu_features.h"
+#include "half.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,31 +39,71 @@
 WS_SPLIT_BY_NNZ(int32_t)
 WS_SPLIT_BY_NNZ(int64_t)
 
+#define WS_TEMPLATE "spmm.template.c"
+
+/* float and double: A's values are read as they are. */
+#define WS_LOAD_BASE(v) (v)
+#define WS_LOAD_AVX2(v) (v)
+#define WS_AVX2_TARGET "avx2,fma"
+#define WS_AVX2_USABLE() ws_cpu_has_avx2_fma()
+
 #define TYPE float
+#define ATYPE float
 #define SUFFIX f32
+#define CSUFFIX f32
 #define PANEL 32
-#define IDX int32_t
-#define ISUFFIX i32
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
-#define IDX int64_t
-#define ISUFFIX i64
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
+#include "both_indices.h"
 #undef TYPE
+#undef ATYPE
 #undef SUFFIX
+#undef CSUFFIX
 #undef PANEL
 
 #define TYPE double
+#define ATYPE double
 #define SUFFIX f64
+#define CSUFFIX f64
 #define PANEL 16
-#define IDX int32_t
-#define ISUFFIX i32
-#include "spmm.template.c"
-#undef IDX
-#undef ISUFFIX
-#define IDX int64_t
-#define ISUFFIX i64
-#include "spmm.template.c"
+#include "both_indices.h"
+#undef TYPE
+#undef ATYPE
+#undef SUFFIX
+#undef CSUFFIX
+#undef PANEL
+#undef WS_LOAD_BASE
+#undef WS_LOAD_AVX2
+#undef WS_AVX2_TARGET
+#undef WS_AVX2_USABLE
+
+/*
+ * 16-bit A (float16, bfloat16), float sums: each stored value is widened as
+ * it is loaded.  F16C's one-value conversion comes with the AVX2 kernels
+ * (every AVX2 CPU has it; it is checked all the same).
+ */
+#define WS_HALF16
+#define TYPE float
+#define ATYPE uint16_t
+#define CSUFFIX f32
+#define PANEL 32
+
+#define SUFFIX f16
+#define WS_LOAD_BASE(v) ws_f16_to_f32(v)
+#define WS_LOAD_AVX2(v) _cvtsh_ss(v)
+#define WS_AVX2_TARGET "avx2,fma,f16c"
+#define WS_AVX2_USABLE() (ws_cpu_has_avx2_fma() && ws_cpu_has_f16c())
+#define WS_WIDEN8_AVX2(src, dst) \
+    _mm256_storeu_ps((dst), _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src))))
+#include "both_indices.h"
+#undef SUFFIX
+#undef WS_LOAD_BASE
+#undef WS_LOAD_AVX2
+#undef WS_AVX2_TARGET
+#undef WS_AVX2_USABLE
+#undef WS_WIDEN8_AVX2
+
+#define SUFFIX bf16
+#define WS_LOAD_BASE(v) ws_bf16_to_f32(v)
+#define WS_LOAD_AVX2(v) ws_bf16_to_f32(v)
+#define WS_AVX2_TARGET "avx2,fma"
+#define WS_AVX2_USABLE() ws_cpu_has_avx2_fma()
+#include "both_indices.h"

@@ -1,12 +1,18 @@
 /*
- * One (type, index type) pair's products, included by spmm.c with TYPE,
- * SUFFIX, PANEL (columns of Y held in registers at once), IDX and ISUFFIX.
+ * One (value type, index type) pair's products, included by spmm.c with
+ * TYPE (the type of X's packed panels, of Y and of the sums), ATYPE (how A's
+ * values are stored: TYPE, or uint16_t for 16-bit floats), SUFFIX (the name
+ * of A's value type), CSUFFIX (TYPE's), PANEL (columns of Y held in
+ * registers at once), IDX and ISUFFIX; WS_LOAD_BASE(v) and WS_LOAD_AVX2(v)
+ * read one stored value as TYPE in each instruction set, WS_AVX2_TARGET and
+ * WS_AVX2_USABLE() name and test the CPU features of the second one.  With
+ * WS_HALF16 defined, the functions take 16-bit A (see spmm.h) and an xkind.
  */
 #include "templating.h"
 #define WS_SPLIT_(I) ws_split_##I
 #define WS_SPLIT(I) WS_SPLIT_(I)
 /* A name for the value type alone (the index type left out). */
-#define WS_TYPED(name) WS_CAT(name, SUFFIX)
+#define WS_TYPED(name) WS_CAT(name, CSUFFIX)
 
 /* PANEL sums of one row of Y, in registers: PANEL / LANES vectors. */
 #define WS_LANES (32 / (int)sizeof(TYPE))
@@ -17,12 +23,22 @@ typedef TYPE WS_NAME(ws_vec) __attribute__((vector_size(32)));
  * Copies columns [j0, j0 + w) of rows [r0, r1) of X (rows ldx apart, columns
  * csx apart) into `panel` (leading dimension PANEL).  Rows of X a power of
  * two apart fall into a few cache sets, and an F-ordered X has its columns
- * far apart; packed, the panel is row-major and stays in L2 either way.
+ * far apart; packed, the panel is row-major and stays in L2 either way.  A
+ * 16-bit X (xkind) is widened on the way.
  */
-static void WS_NAME(ws_pack)(const TYPE *x, int64_t ldx, int64_t csx,
-                             int64_t r0, int64_t r1, int64_t j0, int64_t w,
-                             TYPE *panel) {
+static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
+                             int64_t csx, int64_t r0, int64_t r1, int64_t j0,
+                             int64_t w, TYPE *panel) {
+    const TYPE *x = (const TYPE *)xv;
     for (int64_t r = r0; r < r1; ++r) {
+#ifdef WS_HALF16
+        if (xkind != WS_X_F32) {
+            ws_widen16(xkind, (const uint16_t *)xv + r * ldx + j0 * csx, csx, w,
+                       panel + r * PANEL);
+        } else
+#else
+        (void)xkind;
+#endif
         if (csx == 1) {
             memcpy(panel + r * PANEL, x + r * ldx + j0, (size_t)w * sizeof(TYPE));
         } else {
@@ -41,18 +57,26 @@ static void WS_NAME(ws_pack)(const TYPE *x, int64_t ldx, int64_t csx,
 #define WS_KCAT(a, b, c, d) WS_KCAT4(a, b, c, d)
 #define WS_ISA_ATTR
 #define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, base)
+#define WS_LOAD_A(v) WS_LOAD_BASE(v)
 #include "spmm_kernels.template.c"
 #undef WS_ISA_ATTR
 #undef WS_KNAME
+#undef WS_LOAD_A
 #if WS_HAVE_AVX2_CLONE
-#define WS_ISA_ATTR __attribute__((target("avx2,fma")))
+#define WS_ISA_ATTR __attribute__((target(WS_AVX2_TARGET)))
 #define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, avx2)
+#define WS_LOAD_A(v) WS_LOAD_AVX2(v)
+#ifdef WS_WIDEN8_AVX2
+#define WS_WIDEN8(src, dst) WS_WIDEN8_AVX2(src, dst)
+#endif
 #include "spmm_kernels.template.c"
 #undef WS_ISA_ATTR
 #undef WS_KNAME
+#undef WS_LOAD_A
+#undef WS_WIDEN8
 #define WS_KERNEL(name) \
-    (ws_cpu_has_avx2_fma() ? WS_KCAT(name, SUFFIX, ISUFFIX, avx2) \
-                           : WS_KCAT(name, SUFFIX, ISUFFIX, base))
+    (WS_AVX2_USABLE() ? WS_KCAT(name, SUFFIX, ISUFFIX, avx2) \
+                      : WS_KCAT(name, SUFFIX, ISUFFIX, base))
 #else
 #define WS_KERNEL(name) WS_KCAT(name, SUFFIX, ISUFFIX, base)
 #endif
@@ -64,8 +88,8 @@ static void WS_NAME(ws_pack)(const TYPE *x, int64_t ldx, int64_t csx,
  */
 static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
                             int64_t bc, const IDX *indptr, const IDX *indices,
-                            const TYPE *data, const ws_dense *x, ws_dense *y,
-                            const ws_epilogue *ep) {
+                            const ATYPE *data, const ws_dense *x, int xkind,
+                            ws_dense *y, const ws_epilogue *ep) {
     if (block_rows < 1 || br < 1 || bc < 1 || x->cols != y->cols ||
         y->rows != block_rows * br) {
         return WS_ERR_ARGUMENT;
@@ -76,6 +100,9 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
         return WS_ERR_ARGUMENT;
     }
     const int64_t n = x->cols, k = x->rows;
+    if (n == 0) {
+        return WS_OK;
+    }
     const int64_t nnz = ((int64_t)indptr[block_rows] - (int64_t)indptr[0]) * br * bc;
     int threads = ws_threads_for(nnz * (n < 16 ? n : 16) + block_rows);
     int64_t first[257];
@@ -84,6 +111,7 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
     }
     WS_SPLIT(IDX)(block_rows, indptr, threads, first);
     const TYPE *xd = (const TYPE *)x->data;
+    int64_t incx = x->row_stride;
     TYPE *yd = (TYPE *)y->data;
     /* Packing makes X's layout irrelevant: panels serve any X with n > 1. */
     const int rowwise = n > 1;
@@ -94,6 +122,18 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
             return WS_ERR_NOMEM;
         }
     }
+#ifdef WS_HALF16
+    else if (xkind != WS_X_F32) {
+        /* One column: widened once into the panel buffer, then read as TYPE. */
+        panel = (TYPE *)malloc((size_t)k * sizeof(TYPE));
+        if (panel == NULL) {
+            return WS_ERR_NOMEM;
+        }
+        ws_widen16(xkind, (const uint16_t *)x->data, x->row_stride, k, panel);
+        xd = panel;
+        incx = 1;
+    }
+#endif
 #pragma omp parallel num_threads(threads)
     {
         int t0 = 0, used = 1;
@@ -105,8 +145,8 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
         if (rowwise) {
             for (int64_t j0 = 0; j0 < n; j0 += PANEL) {
                 const int64_t w = n - j0 < PANEL ? n - j0 : PANEL;
-                WS_NAME(ws_pack)(xd, x->row_stride, x->col_stride, k * t0 / used,
-                                 k * (t0 + 1) / used, j0, w, panel);
+                WS_NAME(ws_pack)(x->data, xkind, x->row_stride, x->col_stride,
+                                 k * t0 / used, k * (t0 + 1) / used, j0, w, panel);
 #pragma omp barrier
                 for (int t = t0; t < threads; t += used) {
                     if (csr) {
@@ -127,20 +167,14 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
             }
         } else {
             for (int t = t0; t < threads; t += used) {
-                for (int64_t j = 0; j < n; ++j) {
-                    const TYPE *xj = xd + j * x->col_stride;
-                    TYPE *yj = yd + j * y->col_stride;
-                    if (csr) {
-                        WS_KERNEL(ws_csr_column)(first[t], first[t + 1], indptr,
-                                                 indices, data, xj,
-                                                 x->row_stride, yj,
-                                                 y->row_stride, bias, act);
-                    } else {
-                        WS_KERNEL(ws_bsr_column)(first[t], first[t + 1], br, bc,
-                                                 indptr, indices, data, xj,
-                                                 x->row_stride, yj,
-                                                 y->row_stride, bias, act);
-                    }
+                if (csr) {
+                    WS_KERNEL(ws_csr_column)(first[t], first[t + 1], indptr,
+                                             indices, data, xd, incx, yd,
+                                             y->row_stride, bias, act);
+                } else {
+                    WS_KERNEL(ws_bsr_column)(first[t], first[t + 1], br, bc,
+                                             indptr, indices, data, xd, incx,
+                                             yd, y->row_stride, bias, act);
                 }
             }
         }
@@ -149,31 +183,55 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
     return WS_OK;
 }
 
+#ifdef WS_HALF16
+int WS_NAME(ws_csr_spmm_ep)(int64_t m, const IDX *indptr, const IDX *indices,
+                            const ATYPE *data, const ws_dense *x, int xkind,
+                            ws_dense *y, const ws_epilogue *ep) {
+    if (xkind != WS_X_F32 && xkind != WS_X_F16 && xkind != WS_X_BF16) {
+        return WS_ERR_ARGUMENT;
+    }
+    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, xkind, y, ep);
+}
+
+int WS_NAME(ws_bsr_spmm_ep)(int64_t block_rows, int64_t br, int64_t bc,
+                            const IDX *indptr, const IDX *indices,
+                            const ATYPE *data, const ws_dense *x, int xkind,
+                            ws_dense *y, const ws_epilogue *ep) {
+    if (xkind != WS_X_F32 && xkind != WS_X_F16 && xkind != WS_X_BF16) {
+        return WS_ERR_ARGUMENT;
+    }
+    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x,
+                            xkind, y, ep);
+}
+#else
 int WS_NAME(ws_csr_spmm)(int64_t m, const IDX *indptr, const IDX *indices,
                          const TYPE *data, const ws_dense *x, ws_dense *y) {
-    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, y, NULL);
+    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, WS_X_F32, y,
+                            NULL);
 }
 
 int WS_NAME(ws_bsr_spmm)(int64_t block_rows, int64_t br, int64_t bc,
                          const IDX *indptr, const IDX *indices,
                          const TYPE *data, const ws_dense *x, ws_dense *y) {
-    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x, y,
-                            NULL);
+    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x,
+                            WS_X_F32, y, NULL);
 }
 
 int WS_NAME(ws_csr_spmm_ep)(int64_t m, const IDX *indptr, const IDX *indices,
                             const TYPE *data, const ws_dense *x, ws_dense *y,
                             const ws_epilogue *ep) {
-    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, y, ep);
+    return WS_NAME(ws_spmm)(1, m, 1, 1, indptr, indices, data, x, WS_X_F32, y,
+                            ep);
 }
 
 int WS_NAME(ws_bsr_spmm_ep)(int64_t block_rows, int64_t br, int64_t bc,
                             const IDX *indptr, const IDX *indices,
                             const TYPE *data, const ws_dense *x, ws_dense *y,
                             const ws_epilogue *ep) {
-    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x, y,
-                            ep);
+    return WS_NAME(ws_spmm)(0, block_rows, br, bc, indptr, indices, data, x,
+                            WS_X_F32, y, ep);
 }
+#endif
 
 #undef WS_NAME
 #undef WS_CAT

@@ -2,7 +2,8 @@
  * The inner loops of spmm.template.c for one instruction set, included twice
  * per (type, index type): with WS_ISA_ATTR empty (the x86-64 baseline, or any
  * other CPU) and with the AVX2 + FMA target attribute.  WS_KNAME adds the
- * instruction set to each name.
+ * instruction set to each name, WS_LOAD_A reads one of A's stored values as
+ * TYPE in that instruction set.
  */
 WS_ISA_ATTR static inline void WS_KNAME(ws_axpy_panel)(WS_NAME(ws_vec) * acc, TYPE a,
                                           const TYPE *xr) {
@@ -63,13 +64,39 @@ WS_ISA_ATTR static inline void WS_KNAME(ws_finish)(TYPE *v, TYPE b, int act) {
     } while (0)
 
 /*
+ * A's values are read WS_RUN_LEN at a time through WS_RUN(src, c, buf): the
+ * c values at src as TYPE.  Stored as TYPE, that is src itself; stored in 16
+ * bits, they are widened into buf (eight at a time where WS_WIDEN8 is defined,
+ * with F16C) and buf is read instead.
+ */
+#define WS_RUN_LEN 16
+#ifdef WS_HALF16
+WS_ISA_ATTR static inline const TYPE *WS_KNAME(ws_widen_run)(const ATYPE *src,
+                                                          int64_t c, TYPE *dst) {
+    int64_t j = 0;
+#ifdef WS_WIDEN8
+    for (; j + 8 <= c; j += 8) {
+        WS_WIDEN8(src + j, dst + j);
+    }
+#endif
+    for (; j < c; ++j) {
+        dst[j] = WS_LOAD_A(src[j]);
+    }
+    return dst;
+}
+#define WS_RUN(src, c, buf) WS_KNAME(ws_widen_run)((src), (c), (buf))
+#else
+#define WS_RUN(src, c, buf) ((void)(buf), (src))
+#endif
+
+/*
  * Rows [r0, r1) of one panel of Y = A X: `panel` holds columns [j0, j0 + w)
  * of X packed with leading dimension PANEL (zero past w), and `y` points at
  * column j0 (columns ycs apart).  A row's PANEL sums stay in registers.
  */
 WS_ISA_ATTR
 static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
-                                  const IDX *indices, const TYPE *data,
+                                  const IDX *indices, const ATYPE *data,
                                   const TYPE *panel, TYPE *y, int64_t ldy,
                                   int64_t ycs, int64_t w, const TYPE *bias,
                                   int act) {
@@ -78,9 +105,15 @@ static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
         for (int v = 0; v < WS_VECS; ++v) {
             acc[v] = (WS_NAME(ws_vec)){0};
         }
-        for (int64_t p = (int64_t)indptr[i]; p < (int64_t)indptr[i + 1]; ++p) {
-            WS_KNAME(ws_axpy_panel)(acc, data[p],
-                                   panel + (int64_t)indices[p] * PANEL);
+        const int64_t end = (int64_t)indptr[i + 1];
+        for (int64_t p0 = (int64_t)indptr[i]; p0 < end; p0 += WS_RUN_LEN) {
+            const int64_t c = end - p0 < WS_RUN_LEN ? end - p0 : WS_RUN_LEN;
+            TYPE buf[WS_RUN_LEN];
+            const TYPE *vals = WS_RUN(data + p0, c, buf);
+            for (int64_t q = 0; q < c; ++q) {
+                WS_KNAME(ws_axpy_panel)(acc, vals[q],
+                                       panel + (int64_t)indices[p0 + q] * PANEL);
+            }
         }
         WS_STORE_PANEL(acc, y + i * ldy, w, ycs, bias ? bias[i] : 0, act);
     }
@@ -93,7 +126,7 @@ static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
  */
 WS_ISA_ATTR WS_SCALAR
 static void WS_KNAME(ws_csr_column)(int64_t r0, int64_t r1, const IDX *indptr,
-                                   const IDX *indices, const TYPE *data,
+                                   const IDX *indices, const ATYPE *data,
                                    const TYPE *x, int64_t incx, TYPE *y,
                                    int64_t incy, const TYPE *bias, int act) {
     for (int64_t i = r0; i < r1; ++i) {
@@ -101,13 +134,13 @@ static void WS_KNAME(ws_csr_column)(int64_t r0, int64_t r1, const IDX *indptr,
         TYPE s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int64_t p = p0;
         for (; p + 4 <= p1; p += 4) {
-            s0 += data[p] * x[(int64_t)indices[p] * incx];
-            s1 += data[p + 1] * x[(int64_t)indices[p + 1] * incx];
-            s2 += data[p + 2] * x[(int64_t)indices[p + 2] * incx];
-            s3 += data[p + 3] * x[(int64_t)indices[p + 3] * incx];
+            s0 += WS_LOAD_A(data[p]) * x[(int64_t)indices[p] * incx];
+            s1 += WS_LOAD_A(data[p + 1]) * x[(int64_t)indices[p + 1] * incx];
+            s2 += WS_LOAD_A(data[p + 2]) * x[(int64_t)indices[p + 2] * incx];
+            s3 += WS_LOAD_A(data[p + 3]) * x[(int64_t)indices[p + 3] * incx];
         }
         for (; p < p1; ++p) {
-            s0 += data[p] * x[(int64_t)indices[p] * incx];
+            s0 += WS_LOAD_A(data[p]) * x[(int64_t)indices[p] * incx];
         }
         y[i * incy] = WS_KNAME(ws_finish1)((s0 + s1) + (s2 + s3),
                                             bias ? bias[i] : 0, act);
@@ -122,7 +155,7 @@ static void WS_KNAME(ws_csr_column)(int64_t r0, int64_t r1, const IDX *indptr,
 WS_ISA_ATTR
 static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
                                   int64_t bc, const IDX *indptr,
-                                  const IDX *indices, const TYPE *data,
+                                  const IDX *indices, const ATYPE *data,
                                   const TYPE *panel, TYPE *y, int64_t ldy,
                                   int64_t ycs, int64_t w, const TYPE *bias,
                                   int act) {
@@ -141,17 +174,23 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
             }
             for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1];
                  ++p) {
-                const TYPE *a0 = data + (p * br + r) * bc;
-                const TYPE *a1 = a0 + bc;
-                const TYPE *xb = panel + (int64_t)indices[p] * bc * PANEL;
-                for (int64_t c = 0; c < bc; ++c) {
-                    const vec v0 = (vec){0} + a0[c];
-                    const vec v1 = (vec){0} + a1[c];
-                    for (int v = 0; v < WS_VECS; ++v) {
-                        vec xv;
-                        memcpy(&xv, xb + c * PANEL + v * WS_LANES, sizeof(xv));
-                        acc0[v] += v0 * xv;
-                        acc1[v] += v1 * xv;
+                const ATYPE *a0 = data + (p * br + r) * bc;
+                const ATYPE *a1 = a0 + bc;
+                for (int64_t c0 = 0; c0 < bc; c0 += WS_RUN_LEN) {
+                    const int64_t cn = bc - c0 < WS_RUN_LEN ? bc - c0 : WS_RUN_LEN;
+                    TYPE buf0[WS_RUN_LEN], buf1[WS_RUN_LEN];
+                    const TYPE *w0 = WS_RUN(a0 + c0, cn, buf0);
+                    const TYPE *w1 = WS_RUN(a1 + c0, cn, buf1);
+                    const TYPE *xb = panel + ((int64_t)indices[p] * bc + c0) * PANEL;
+                    for (int64_t c = 0; c < cn; ++c) {
+                        const vec v0 = (vec){0} + w0[c];
+                        const vec v1 = (vec){0} + w1[c];
+                        for (int v = 0; v < WS_VECS; ++v) {
+                            vec xv;
+                            memcpy(&xv, xb + c * PANEL + v * WS_LANES, sizeof(xv));
+                            acc0[v] += v0 * xv;
+                            acc1[v] += v1 * xv;
+                        }
                     }
                 }
             }
@@ -167,10 +206,15 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
             }
             for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1];
                  ++p) {
-                const TYPE *a = data + (p * br + r) * bc;
-                const TYPE *xb = panel + (int64_t)indices[p] * bc * PANEL;
-                for (int64_t c = 0; c < bc; ++c) {
-                    WS_KNAME(ws_axpy_panel)(acc, a[c], xb + c * PANEL);
+                const ATYPE *a = data + (p * br + r) * bc;
+                for (int64_t c0 = 0; c0 < bc; c0 += WS_RUN_LEN) {
+                    const int64_t cn = bc - c0 < WS_RUN_LEN ? bc - c0 : WS_RUN_LEN;
+                    TYPE buf[WS_RUN_LEN];
+                    const TYPE *vals = WS_RUN(a + c0, cn, buf);
+                    const TYPE *xb = panel + ((int64_t)indices[p] * bc + c0) * PANEL;
+                    for (int64_t c = 0; c < cn; ++c) {
+                        WS_KNAME(ws_axpy_panel)(acc, vals[c], xb + c * PANEL);
+                    }
                 }
             }
             WS_STORE_PANEL(acc, y + (b * br + r) * ldy, w, ycs,
@@ -186,7 +230,7 @@ static void WS_KNAME(ws_bsr_panel)(int64_t b0, int64_t b1, int64_t br,
 WS_ISA_ATTR WS_SCALAR
 static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
                                     int64_t bc, const IDX *indptr,
-                                    const IDX *indices, const TYPE *data,
+                                    const IDX *indices, const ATYPE *data,
                                     const TYPE *x, int64_t incx, TYPE *y,
                                     int64_t incy, const TYPE *bias, int act) {
     enum { ROWS = 32 };
@@ -197,12 +241,12 @@ static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
             for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1];
                  ++p) {
                 const TYPE *xb = x + (int64_t)indices[p] * bc * incx;
-                const TYPE *block = data + (p * br + r0) * bc;
+                const ATYPE *block = data + (p * br + r0) * bc;
                 for (int64_t r = 0; r < rows; ++r) {
-                    const TYPE *a = block + r * bc;
+                    const ATYPE *a = block + r * bc;
                     TYPE s = 0;
                     for (int64_t c = 0; c < bc; ++c) {
-                        s += a[c] * xb[c * incx];
+                        s += WS_LOAD_A(a[c]) * xb[c * incx];
                     }
                     sums[r] += s;
                 }
@@ -214,3 +258,6 @@ static void WS_KNAME(ws_bsr_column)(int64_t b0, int64_t b1, int64_t br,
         }
     }
 }
+
+#undef WS_RUN
+#undef WS_RUN_LEN

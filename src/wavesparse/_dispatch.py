@@ -175,12 +175,30 @@ def check_structure(A, name="A"):
                                                   low if low < 0 else high))
 
 
-def sparse_parts(A, name="A"):
+def _summed(A):
+    """A copy of ``A`` in canonical form, duplicates summed.
+
+    scipy sums in the array's dtype but refuses 16-bit ones: those are summed
+    in float32 and rounded back to their dtype, as a 16-bit sum would be.
+    """
+    dtype = A.dtype
+    if dtype in check.FLOAT_DTYPES:
+        A = A.copy()
+        A.sum_duplicates()
+        return A
+    wide = A.astype(np.float32)
+    wide.sum_duplicates()
+    wide.data = wide.data.astype(dtype)
+    return wide
+
+
+def sparse_parts(A, name="A", half=False):
     """The :class:`SparseParts` of a scipy CSR/BSR array or matrix.
 
     The structure is checked first (:func:`check_structure`), so no kernel
     reads out of bounds; duplicates are summed (on a copy) so the kernels see
-    canonical parts.
+    canonical parts.  With ``half``, float16 and bfloat16 values are taken
+    too (the products' 16-bit weights).
     """
     import scipy.sparse as sp
     if not sp.issparse(A) or A.format not in ("csr", "bsr"):
@@ -188,12 +206,13 @@ def sparse_parts(A, name="A"):
                         "got %s" % (name, type(A).__name__ if not sp.issparse(A)
                                     else A.format.upper()))
     if A.dtype not in check.FLOAT_DTYPES:
-        raise TypeError("%s must hold float32 or float64 values, got dtype %s"
-                        % (name, A.dtype))
+        from wavesparse.halfs import is_half
+        if not (half and is_half(A.dtype)):
+            raise TypeError("%s must hold %sfloat32 or float64 values, got dtype %s"
+                            % (name, "float16, bfloat16, " if half else "", A.dtype))
     check_structure(A, name)
     if not A.has_canonical_format:
-        A = A.copy()
-        A.sum_duplicates()
+        A = _summed(A)
     wide = A.indices.dtype == np.int64 or A.indptr.dtype == np.int64
     index = np.int64 if wide else np.int32
     indices = np.ascontiguousarray(A.indices, dtype=index)

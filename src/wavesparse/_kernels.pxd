@@ -1,7 +1,7 @@
 # Declarations of the products with epilogues (spmm.h) and of the per-token
 # kernels (nn.h), apart from _core.pxd so that either file changes alone.
 from cpython.buffer cimport PyBUF_STRIDES, PyBuffer_Release, PyObject_GetBuffer
-from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uintptr_t
 
 from wavesparse._core cimport ws_dense
 
@@ -32,6 +32,9 @@ cdef extern from "wavesparse/spmm.h" nogil:
     int WS_ACT_NONE
     int WS_ACT_RELU
     int WS_ACT_GELU
+    int WS_X_F32
+    int WS_X_F16
+    int WS_X_BF16
     ctypedef struct ws_epilogue:
         const void *bias
         int act
@@ -63,6 +66,34 @@ cdef extern from "wavesparse/spmm.h" nogil:
                                const int64_t *indptr, const int64_t *indices,
                                const double *data, const ws_dense *x, ws_dense *y,
                                const ws_epilogue *ep)
+    int ws_csr_spmm_ep_f16_i32(int64_t m, const int32_t *indptr, const int32_t *indices,
+                               const uint16_t *data, const ws_dense *x, int xkind,
+                               ws_dense *y, const ws_epilogue *ep)
+    int ws_csr_spmm_ep_f16_i64(int64_t m, const int64_t *indptr, const int64_t *indices,
+                               const uint16_t *data, const ws_dense *x, int xkind,
+                               ws_dense *y, const ws_epilogue *ep)
+    int ws_csr_spmm_ep_bf16_i32(int64_t m, const int32_t *indptr, const int32_t *indices,
+                                const uint16_t *data, const ws_dense *x, int xkind,
+                                ws_dense *y, const ws_epilogue *ep)
+    int ws_csr_spmm_ep_bf16_i64(int64_t m, const int64_t *indptr, const int64_t *indices,
+                                const uint16_t *data, const ws_dense *x, int xkind,
+                                ws_dense *y, const ws_epilogue *ep)
+    int ws_bsr_spmm_ep_f16_i32(int64_t block_rows, int64_t br, int64_t bc,
+                               const int32_t *indptr, const int32_t *indices,
+                               const uint16_t *data, const ws_dense *x, int xkind,
+                               ws_dense *y, const ws_epilogue *ep)
+    int ws_bsr_spmm_ep_f16_i64(int64_t block_rows, int64_t br, int64_t bc,
+                               const int64_t *indptr, const int64_t *indices,
+                               const uint16_t *data, const ws_dense *x, int xkind,
+                               ws_dense *y, const ws_epilogue *ep)
+    int ws_bsr_spmm_ep_bf16_i32(int64_t block_rows, int64_t br, int64_t bc,
+                                const int32_t *indptr, const int32_t *indices,
+                                const uint16_t *data, const ws_dense *x, int xkind,
+                                ws_dense *y, const ws_epilogue *ep)
+    int ws_bsr_spmm_ep_bf16_i64(int64_t block_rows, int64_t br, int64_t bc,
+                                const int64_t *indptr, const int64_t *indices,
+                                const uint16_t *data, const ws_dense *x, int xkind,
+                                ws_dense *y, const ws_epilogue *ep)
 
 
 cdef extern from "wavesparse/nn.h" nogil:

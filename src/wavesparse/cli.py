@@ -714,9 +714,9 @@ def _devices(args, out):
                      report.human_bytes(d.local_mem_bytes),
                      report.human_bytes(d.global_mem_bytes),
                      str(d.wavefront_width) if d.wavefront_width else "n/a",
-                     "yes" if d.has_fp64 else "no"])
+                     "yes" if d.has_fp64 else "no", "yes" if d.has_fp16 else "no"])
     headers = ["#", "platform", "device", "type", "OpenCL", "driver", "CUs", "max WG",
-               "local mem", "global mem", "wavefront", "fp64"]
+               "local mem", "global mem", "wavefront", "fp64", "fp16"]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)), file=out)
     print("  ".join("-" * w for w in widths), file=out)

@@ -17,7 +17,7 @@ from wavesparse._dispatch import (INT32_MAX, assemble, blocksize as block_shape,
 from wavesparse._dispatch import index_dtype as _index_rule
 from wavesparse.halfs import is_half
 
-__all__ = ["to_csr", "to_bsr", "analyze_sparsity", "index_dtype"]
+__all__ = ["to_csr", "to_bsr", "to_half", "analyze_sparsity", "index_dtype"]
 
 
 def index_dtype(maxval):
@@ -124,6 +124,64 @@ def to_csr(dense, threshold=None, mask=None, backend="auto", *, _index_limit=INT
                                    functools.partial(_index_rule, limit=_index_limit),
                                    "dense")
     return assemble(sp.csr_array, parts, matrix.shape)
+
+
+def to_half(A, dtype=np.float16):
+    """The CSR or BSR ``A`` with its values stored in 16 bits, for the products.
+
+    :func:`to_csr` and :func:`to_bsr` give float32 values (scipy's own
+    methods, ``astype`` among them, refuse 16-bit dtypes); scipy does hold
+    16-bit values given at construction, and :func:`wavesparse.ops.spmm`
+    multiplies them, widening each as it is loaded, at half the weight bytes.
+
+    Parameters
+    ----------
+    A : scipy.sparse CSR or BSR array
+        float32, float64, float16 or bfloat16 values.
+    dtype : {numpy.float16, ml_dtypes.bfloat16}
+        The 16-bit dtype of the values (rounded to nearest).
+
+    Returns
+    -------
+    scipy.sparse.csr_array or bsr_array
+        Same format, shape and blocksize, sharing ``A``'s ``indices`` and
+        ``indptr`` (no copy); its ``data`` is the 16-bit values.
+
+    Raises
+    ------
+    TypeError
+        For another sparse format or value dtype, or a ``dtype`` that is not
+        float16 or bfloat16.
+
+    Examples
+    --------
+    >>> import numpy as np, ml_dtypes
+    >>> from wavesparse.formats import to_csr, to_half
+    >>> A = to_half(to_csr(np.array([[0.0, 1.5], [-2.0, 0.0]])), ml_dtypes.bfloat16)
+    >>> A.dtype, A.nnz
+    (dtype(bfloat16), 2)
+    """
+    from wavesparse.halfs import HALF_DTYPES
+    if not sp.issparse(A) or A.format not in ("csr", "bsr"):
+        raise TypeError("A must be a scipy.sparse CSR or BSR array, got %s"
+                        % (A.format.upper() if sp.issparse(A) else type(A).__name__))
+    if A.dtype not in check.FLOAT_DTYPES and not is_half(A.dtype):
+        raise TypeError("A must hold float32, float64, float16 or bfloat16 values, "
+                        "got dtype %s" % A.dtype)
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        target = None
+    if target not in HALF_DTYPES:
+        raise TypeError("dtype must be float16 or bfloat16, got %r" % (dtype,))
+    cls = sp.csr_array if A.format == "csr" else sp.bsr_array
+    kwargs = {} if A.format == "csr" else {"blocksize": A.blocksize}
+    # scipy's BSR constructor refuses 16-bit data: built over A's own (wide)
+    # values, the result is then given the 16-bit ones.
+    wide = A.data if A.dtype in check.FLOAT_DTYPES else A.data.astype(np.float32)
+    result = assemble(cls, (wide, A.indices, A.indptr), A.shape, **kwargs)
+    result.data = A.data.astype(target)
+    return result
 
 
 #: Zeros that ``pad=True`` may add beyond the matrix's own size.

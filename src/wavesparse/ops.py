@@ -184,18 +184,21 @@ def spmm(A, X, backend="auto"):
     Parameters
     ----------
     A : scipy.sparse CSR or BSR array/matrix
-        float32 or float64, int32 or int64 indices.  Its structure is checked
-        (indptr monotone and in bounds, every index within the width) in
-        O(nnz) before any kernel runs; a malformed array raises ValueError.
+        float32, float64, float16 or bfloat16 (``ml_dtypes.bfloat16``), int32
+        or int64 indices.  Its structure is checked (indptr monotone and in
+        bounds, every index within the width) in O(nnz) before any kernel
+        runs; a malformed array raises ValueError.
         (:class:`~wavesparse.SparseLinear` checks its weight once, when built.)
     X : array_like
-        Dense float32 or float64, shape ``(A.shape[1],)`` or
-        ``(A.shape[1], N)``, C- or F-ordered (read in place, not copied) or
-        strided.  One rule for every product (``spmm``, ``layer @ X``,
-        ``layer(x)``): the result has A's dtype, and an X of the other float
-        dtype is converted to it first (one copy of X).  NaN and inf are
-        not refused: they propagate as in scipy.sparse's ``@``, to the
-        outputs that a stored value of A multiplies.
+        Dense, shape ``(A.shape[1],)`` or ``(A.shape[1], N)``, C- or F-ordered
+        (read in place, not copied) or strided.  For a float32 or float64 A,
+        X is float32 or float64, and one rule holds for every product
+        (``spmm``, ``layer @ X``, ``layer(x)``): the result has A's dtype, and
+        an X of the other float dtype is converted to it first (one copy of
+        X).  For a 16-bit A, X is float32, float16 or bfloat16 (either 16-bit
+        kind, whatever A's), read where it lies and widened as it is loaded.
+        NaN and inf are not refused: they propagate as in scipy.sparse's
+        ``@``, to the outputs that a stored value of A multiplies.
     backend : {"auto", "cpu", "opencl"}
         ``"auto"`` runs on an OpenCL GPU when one is chosen and A has at least
         ``AUTO_OPENCL_MIN`` stored values, else on the CPU.
@@ -203,13 +206,24 @@ def spmm(A, X, backend="auto"):
     Returns
     -------
     ndarray
-        ``A @ X``, 1-D for a vector ``X``; F-ordered when ``X`` is.
+        ``A @ X``, 1-D for a vector ``X``; F-ordered when ``X`` is.  Its dtype
+        is A's, except for a 16-bit A: 16-bit in, float32 out.  Each 16-bit
+        value is widened to float32 as it is loaded (exactly: every float16
+        and bfloat16 is a float32) and the sums run in float32, as they do in
+        the float32 product; the result is that float32 sum.  Rounding it
+        back to 16 bits would throw away the accuracy the float32 sums kept
+        (bfloat16 keeps 8 significant bits), and the next layer's product
+        reads float32 or 16-bit X alike; ``.astype`` gives 16 bits when they
+        are wanted.
 
     Raises
     ------
     ValueError
         When the shapes do not chain (both are named), or A's structure is
         malformed (an index outside the matrix, an indptr that decreases).
+    TypeError
+        For a dtype outside those above, or a combination they exclude: a
+        16-bit X with a float32/float64 A, a float64 X with a 16-bit A.
 
     Examples
     --------
@@ -219,30 +233,50 @@ def spmm(A, X, backend="auto"):
     >>> spmm(A, np.array([[1.0, 2.0], [3.0, 4.0]]))
     array([[1., 2.],
            [6., 8.]])
+
+    16-bit weights (:func:`wavesparse.formats.to_half`), float32 result:
+
+    >>> from wavesparse.formats import to_csr, to_half
+    >>> A16 = to_half(to_csr(np.array([[1.5, 0.0], [0.0, -2.0]])), np.float16)
+    >>> spmm(A16, np.float16([1.0, 3.0]))
+    array([ 1.5, -6. ], dtype=float32)
     """
-    parts = A if isinstance(A, SparseParts) else sparse_parts(A)
+    parts = A if isinstance(A, SparseParts) else sparse_parts(A, half=True)
     kind, data, indices, indptr, (br, bc), shape = parts
-    X = check.float_array(X, "X", ndim=(1, 2))
+    half = halfs.is_half(data.dtype)
+    X = _product_operand(X, data.dtype, half)
     if X.shape[0] != shape[1]:
         raise ValueError("A of shape %s cannot multiply X of shape %s: A has %d "
                          "columns, X has %d rows"
                          % (shape, X.shape, shape[1], X.shape[0]))
-    X = X.astype(data.dtype, copy=False)
+    out_dtype = np.dtype(np.float32) if half else data.dtype
     vector = X.ndim == 1
     X2 = X[:, np.newaxis] if vector else X
     m, n = shape[0], X2.shape[1]
     order = "F" if (X2.flags.f_contiguous and not X2.flags.c_contiguous) else "C"
     if m == 0 or n == 0 or data.size == 0 or X2.shape[0] == 0:
-        Y = np.zeros((m, n), dtype=data.dtype, order=order)
+        Y = np.zeros((m, n), dtype=out_dtype, order=order)
         return Y[:, 0] if vector else Y
     if use_opencl(backend, data.size):
         from wavesparse.opencl import ops as device_ops
         Y = device_ops.DeviceMatrix(parts).matmul(X2)
     else:
         from wavesparse import _spmm
-        Y = np.empty((m, n), dtype=data.dtype, order=order)
+        Y = np.empty((m, n), dtype=out_dtype, order=order)
         if kind == "csr":
             _spmm.csr_spmm(data, indices, indptr, X2, Y)
         else:
             _spmm.bsr_spmm(data, indices, indptr, br, bc, X2, Y)
     return Y[:, 0] if vector else Y
+
+
+def _product_operand(X, a_dtype, half):
+    """X of a product with an A of ``a_dtype``, checked (see :func:`spmm`)."""
+    X = check.float_array(X, "X", ndim=(1, 2), half=half)
+    if not half:
+        return X.astype(a_dtype, copy=False)
+    if X.dtype == np.float64:
+        raise TypeError("X has dtype float64, but A holds %s values, which multiply "
+                        "float32, float16 or bfloat16 X (the sums run in float32); "
+                        "pass X.astype(np.float32)" % a_dtype)
+    return X

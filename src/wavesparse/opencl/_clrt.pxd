@@ -101,6 +101,7 @@ cdef extern from "wavesparse/clrt.h" nogil:
         cl_ulong max_alloc_bytes
         cl_ulong double_fp_config
         cl_uint wavefront_width
+        cl_uint has_fp16
 
     int WS_CL_MESSAGE_SIZE
     cl_int ws_cl_load(ws_cl_api *api, const char *path, char *message,

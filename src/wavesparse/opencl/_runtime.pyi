@@ -34,6 +34,7 @@ class Device:
     global_mem_bytes: int
     max_alloc_bytes: int
     has_fp64: bool
+    has_fp16: bool
     wavefront_width: int | None
     @property
     def is_gpu(self) -> bool: ...

@@ -174,6 +174,7 @@ cdef Device _make_device(Platform platform, cl_device_id did):
     d.global_mem_bytes = props.global_mem_bytes
     d.max_alloc_bytes = props.max_alloc_bytes
     d.has_fp64 = props.double_fp_config != 0
+    d.has_fp16 = props.has_fp16 != 0
     d.wavefront_width = props.wavefront_width or None
     return d
 
@@ -182,7 +183,11 @@ cdef class Device:
     """An OpenCL device and the properties wavesparse tunes its kernels by.
 
     ``wavefront_width`` is the AMD wavefront (64 on GCN) or the NVIDIA warp
-    where the driver reports it, else ``None``.
+    where the driver reports it, else ``None``.  ``has_fp16`` says whether
+    the device lists ``cl_khr_fp16``, which arithmetic in ``half`` would
+    need; the products do not: they read float16 weights through core
+    OpenCL C 1.2's ``vload_half`` (and bfloat16 as shifted ``ushort``) and
+    sum in float on every device.
     """
     cdef readonly Platform platform
     cdef cl_device_id did
@@ -192,7 +197,7 @@ cdef class Device:
     cdef readonly size_t max_work_group_size
     cdef readonly unsigned long long local_mem_bytes, global_mem_bytes
     cdef readonly unsigned long long max_alloc_bytes
-    cdef readonly bint has_fp64
+    cdef readonly bint has_fp64, has_fp16
     cdef readonly object wavefront_width
 
     def __init__(self):
@@ -221,6 +226,7 @@ cdef class Device:
             "global_mem_bytes": self.global_mem_bytes,
             "max_alloc_bytes": self.max_alloc_bytes,
             "has_fp64": self.has_fp64,
+            "has_fp16": self.has_fp16,
             "wavefront_width": self.wavefront_width,
         }
 

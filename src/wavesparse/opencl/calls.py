@@ -27,6 +27,27 @@ def real_options(session, dtype):
     return "-DREAL=double -DWS_FP64"
 
 
+def value_options(session, dtype):
+    """Build options for the products' stored values (see ``kernels/storage.cl``).
+
+    float32/float64 as :func:`real_options`; float16 and bfloat16 are summed
+    as float on every device, read through ``vload_half`` or as shifted
+    ``ushort`` (no cl_khr_fp16 needed).
+    """
+    from wavesparse.halfs import BFLOAT16
+    if dtype == np.float16:
+        return "-DREAL=float -DA_HALF"
+    if dtype == BFLOAT16:
+        return "-DREAL=float -DA_BF16"
+    return real_options(session, dtype)
+
+
+def product_source(name):
+    """The source of the product ``kernels/<name>`` behind ``storage.cl``."""
+    from wavesparse.opencl.session import kernel_source
+    return kernel_source("storage.cl") + kernel_source(name)
+
+
 def local_size(session):
     return min(LOCAL_SIZE, session.device.max_work_group_size)
 

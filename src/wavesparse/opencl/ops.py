@@ -8,9 +8,11 @@ refused NaN.
 import numpy as np
 
 from wavesparse._dispatch import check_device_size
+from wavesparse.halfs import is_half
 from wavesparse.opencl import _runtime
 from wavesparse.opencl.calls import (GROUPS_PER_UNIT, grid_size, index_option,
-                                      local_size, real_options, upload)
+                                      local_size, product_source, real_options, upload,
+                                      value_options)
 from wavesparse.opencl.session import get_program, launch, session as current_session
 
 
@@ -47,21 +49,25 @@ class DeviceMatrix:
     """A CSR or BSR matrix uploaded once, multiplied on the device many times.
 
     ``parts`` are the :class:`wavesparse._dispatch.SparseParts` of the matrix;
-    the buffers stay on the device as long as this object lives.
+    the buffers stay on the device as long as this object lives.  16-bit
+    values stay 16-bit there and are summed in float32 (``dtype``, the
+    result's, is then float32).
     """
 
     def __init__(self, parts):
         kind, data, indices, indptr, blocksize, shape = parts
         self.session = current_session()
-        self.kind, self.shape, self.dtype = kind, tuple(shape), data.dtype
+        self.kind, self.shape = kind, tuple(shape)
+        self.dtype = np.dtype(np.float32) if is_half(data.dtype) else data.dtype
         self.blocksize = tuple(blocksize)
         wave = self.session.wavefront()
-        options = real_options(self.session, data.dtype) + index_option(indices.dtype)
+        options = value_options(self.session, data.dtype) + index_option(indices.dtype)
         options += " -DWAVE=%d" % wave
         if kind == "csr":
             self.rows_per_group = max(1, min(4, self.session.device.max_work_group_size // wave))
             options += " -DROWS=%d" % self.rows_per_group
-            self.program = get_program(self.session, "spmm_csr.cl", options)
+            self.program = get_program(self.session, product_source("spmm_csr.cl"),
+                                       options)
         else:
             br, bc = self.blocksize
             lanes = max(1, min(br, self.session.device.max_work_group_size // wave, 4))
@@ -69,7 +75,8 @@ class DeviceMatrix:
                 lanes -= 1
             self.lanes_r = lanes
             options += " -DBR=%d -DBC=%d -DLANES_R=%d" % (br, bc, lanes)
-            self.program = get_program(self.session, "spmm_bsr.cl", options)
+            self.program = get_program(self.session, product_source("spmm_bsr.cl"),
+                                       options)
         self.wave = wave
         # GPUs get the kernels that stage nonzeros or blocks in local memory;
         # CPU devices the direct ones (see the kernels' notes).
@@ -79,9 +86,9 @@ class DeviceMatrix:
         self.data = upload(self.session, data)
 
     def matmul(self, X):
-        """``A @ X`` for a 2-D X of the matrix's dtype; returns numpy."""
+        """``A @ X`` for a 2-D X of ``dtype`` (or 16-bit, widened here); returns numpy."""
         m, n = self.shape[0], X.shape[1]
-        x = np.ascontiguousarray(X)
+        x = np.ascontiguousarray(X, dtype=self.dtype)
         xbuf = upload(self.session, x)
         y = np.empty((m, n), dtype=self.dtype)
         out = _runtime.Buffer(self.session.context, y.nbytes, "w")

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from wavesparse import _nm, _spmm
 from wavesparse._dispatch import sparse_parts
 from wavesparse.formats_nm import NMArray
+from wavesparse.halfs import is_half
 from wavesparse.runtime.kernels import activation_code, bias_act
 
 __all__ = ["Linear", "stack_rows", "logical_shape"]
@@ -55,7 +56,10 @@ class Linear:
         ``(out_features, in_features)``, float32 or float64.  A BSR weight
         padded to whole blocks (``original_shape`` set, as
         :func:`wavesparse.io.load` gives it) pads its input and trims its
-        output.
+        output.  A CSR/BSR weight may hold float16 or bfloat16 values
+        (:func:`wavesparse.formats.to_half`): the layer's ``dtype``, that of
+        its activations, bias and output, is then float32, as in
+        :func:`wavesparse.ops.spmm`.
     bias : array_like, optional
         ``(out_features,)``.
     activation : {"none", "relu", "gelu"}
@@ -72,10 +76,11 @@ class Linear:
         self.act = activation_code(activation)
         self.activation = activation
         if sp.issparse(weight):
-            kind, data, indices, indptr, (br, bc) = sparse_parts(weight, "weight")[:5]
+            kind, data, indices, indptr, (br, bc) = sparse_parts(weight, "weight",
+                                                                 half=True)[:5]
             self.layout = kind
             self._parts = (data, indices, indptr, br, bc)
-            self.dtype = data.dtype
+            self.dtype = np.dtype(np.float32) if is_half(data.dtype) else data.dtype
             stored = weight.shape
             shape = logical_shape(weight)
             if len(shape) != 2 or shape[0] > stored[0] or shape[1] > stored[1]:
