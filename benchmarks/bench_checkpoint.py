@@ -158,6 +158,7 @@ def run_case(case, src, dst, sparsity):
 def measure(case, src, dst, sparsity):
     """One case in a fresh process (Linux keeps a peak RSS across exec, so the
     parent stays small: it never holds the model)."""
+    os.sync()  # the last case's dirty pages written back: no case waits on another's
     done = subprocess.run([sys.executable, __file__, "--case", case, "--src", src, "--dst", dst,
                            "--sparsity", str(sparsity)], capture_output=True, text=True)
     if case != "generate":

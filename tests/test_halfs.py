@@ -87,6 +87,35 @@ def test_threshold_keeps_exactly_the_magnitudes_at_or_above(dtype):
 
 
 @pytest.mark.parametrize("dtype", HALVES, ids=str)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_prune_ties_prunes_the_first_ties_by_position(dtype, threads):
+    """Over several C chunks (65536 elements each): |w| < value pruned, and of
+    |w| == value exactly the first ``ties`` in C order; against a written-out
+    oracle (np.flatnonzero gives the positions in order)."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(threads, user_api="openmp"):
+        check_prune_ties(dtype, np.random.default_rng(threads))
+
+
+def check_prune_ties(dtype, rng):
+    w = rng.choice(np.float32([0.25, -0.5, 0.5, 1.0, -1.0, 2.0, -0.0]), 7 * 28098)
+    w = w.astype(dtype).reshape(-1, 7)
+    wide = np.abs(w.astype(np.float32)).ravel()
+    equal = np.flatnonzero(wide == 0.5)
+    for ties in (1, 5, 65536 - 3, 65536 + 9, equal.size - 1, equal.size, equal.size + 40):
+        pruned, mask, used = halfs.prune_ties(w, dtype.type(0.5), ties)
+        keep = wide >= 0.5
+        keep[equal[:ties]] = False
+        assert used == min(ties, equal.size)
+        np.testing.assert_array_equal(mask.ravel(), keep)
+        np.testing.assert_array_equal(pruned.ravel().view(np.uint16),
+                                      np.where(keep, w.ravel().view(np.uint16), 0))
+    fortran = np.asfortranarray(w)
+    _, mask, _ = halfs.prune_ties(fortran, dtype.type(0.5), 10)
+    assert np.flatnonzero(~mask.ravel() & (wide == 0.5))[-1] == equal[9]
+
+
+@pytest.mark.parametrize("dtype", HALVES, ids=str)
 def test_opencl_backend_is_refused_for_16_bit(dtype):
     with pytest.raises(TypeError, match="16-bit"):
         ops.kth_magnitude(np.ones(4, dtype), 0, backend="opencl")

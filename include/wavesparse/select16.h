@@ -33,6 +33,16 @@ int ws_histogram16(const ws_view *views, size_t count, uint16_t inf_key,
 int ws_threshold16(const ws_view *in, uint16_t t_key, uint16_t inf_key,
                    uint16_t *out, uint8_t *mask);
 
+/*
+ * As ws_threshold16, and of the elements of key exactly t_key the first
+ * `ties` in the view's row-major order are pruned too (the position tie
+ * rule); *ties_pruned (if not NULL) says how many were, min(ties, count).
+ * Returns WS_OK, WS_ERR_NAN or WS_ERR_NOMEM.
+ */
+int ws_threshold_ties16(const ws_view *in, uint16_t t_key, uint16_t inf_key,
+                        int64_t ties, uint16_t *out, uint8_t *mask,
+                        int64_t *ties_pruned);
+
 #ifdef __cplusplus
 }
 #endif

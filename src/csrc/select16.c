@@ -99,17 +99,94 @@ static uint16_t ws_threshold_run16(const uint16_t *values, int64_t length,
     return largest;
 }
 
+/* As ws_threshold_run16 at t_key, but the first *left elements of key
+   t_key are pruned (and *left counted down) and the others kept: the one
+   run of a tensor where its share of a threshold's ties runs out. */
+static uint16_t ws_threshold_partial16(const uint16_t *values, int64_t length,
+                                       int64_t stride, uint16_t t_key,
+                                       int64_t *left, uint16_t *out,
+                                       uint8_t *mask) {
+    uint16_t largest = 0;
+    int64_t budget = *left;
+    for (int64_t i = 0; i < length; ++i) {
+        uint16_t bits = values[i * stride];
+        uint16_t key = bits & 0x7fff;
+        int keep;
+        if (key == t_key) {
+            keep = budget <= 0;
+            budget -= budget > 0;
+        } else {
+            keep = key > t_key;
+        }
+        largest = key > largest ? key : largest;
+        out[i] = keep ? bits : 0;
+        mask[i] = (uint8_t)keep;
+    }
+    *left = budget;
+    return largest;
+}
+
+/* Elements of key t_key in [lo, hi) of the view. */
+static int64_t ws_count_key16(const ws_view *in, int64_t lo, int64_t hi,
+                              uint16_t t_key) {
+    ws_cursor cursor;
+    ws_cursor_init(&cursor, in, 1, lo, hi);
+    const char *first;
+    int64_t length, stride, count = 0;
+    while (ws_segment_next(&cursor, sizeof(uint16_t), &first, &length,
+                           &stride)) {
+        const uint16_t *values = (const uint16_t *)first;
+        for (int64_t i = 0; i < length; ++i) {
+            count += (values[i * stride] & 0x7fff) == t_key;
+        }
+    }
+    return count;
+}
+
 int ws_threshold16(const ws_view *in, uint16_t t_key, uint16_t inf_key,
                    uint16_t *out, uint8_t *mask) {
+    return ws_threshold_ties16(in, t_key, inf_key, 0, out, mask, NULL);
+}
+
+int ws_threshold_ties16(const ws_view *in, uint16_t t_key, uint16_t inf_key,
+                        int64_t ties, uint16_t *out, uint8_t *mask,
+                        int64_t *ties_pruned) {
     int64_t n = in->rows * in->cols;
     int threads = ws_threads_for(n);
     int64_t chunks = (n + WS_CHUNK16 - 1) / WS_CHUNK16;
+    int64_t *before = NULL; /* ties (key t_key) before each chunk, prefix */
+    if (ties > 0) {
+        before = malloc((size_t)(chunks + 1) * sizeof(int64_t));
+        if (!before) {
+            return WS_ERR_NOMEM;
+        }
+        before[0] = 0;
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int64_t c = 0; c < chunks; ++c) {
+            int64_t lo = c * WS_CHUNK16;
+            int64_t hi = lo + WS_CHUNK16 < n ? lo + WS_CHUNK16 : n;
+            before[c + 1] = ws_count_key16(in, lo, hi, t_key);
+        }
+        for (int64_t c = 0; c < chunks; ++c) {
+            before[c + 1] += before[c];
+        }
+    }
     int nan_seen = 0;
 #pragma omp parallel for num_threads(threads) schedule(static) \
     reduction(| : nan_seen)
     for (int64_t c = 0; c < chunks; ++c) {
         int64_t lo = c * WS_CHUNK16;
         int64_t hi = lo + WS_CHUNK16 < n ? lo + WS_CHUNK16 : n;
+        /* This chunk's share of the ties: none (threshold at t_key), all
+           (threshold one key up) or some (the partial run). */
+        int64_t left = 0, here = 0;
+        if (before) {
+            here = before[c + 1] - before[c];
+            left = ties - before[c];
+            left = left < 0 ? 0 : left > here ? here : left;
+        }
+        uint16_t cut = (uint16_t)(left > 0 && left == here ? t_key + 1 : t_key);
+        int partial = left > 0 && left < here;
         ws_cursor cursor;
         ws_cursor_init(&cursor, in, 1, lo, hi);
         const char *first;
@@ -117,12 +194,19 @@ int ws_threshold16(const ws_view *in, uint16_t t_key, uint16_t inf_key,
         int64_t at = lo;
         while (ws_segment_next(&cursor, sizeof(uint16_t), &first, &length,
                                &stride)) {
-            uint16_t largest = ws_threshold_run16(
-                (const uint16_t *)first, length, stride, t_key, out + at,
-                mask + at);
+            const uint16_t *values = (const uint16_t *)first;
+            uint16_t largest = partial
+                ? ws_threshold_partial16(values, length, stride, t_key, &left,
+                                         out + at, mask + at)
+                : ws_threshold_run16(values, length, stride, cut, out + at,
+                                     mask + at);
             nan_seen |= largest > inf_key;
             at += length;
         }
     }
+    if (ties_pruned) {
+        *ties_pruned = before ? (ties < before[chunks] ? ties : before[chunks]) : 0;
+    }
+    free(before);
     return nan_seen ? WS_ERR_NAN : WS_OK;
 }

@@ -10,3 +10,6 @@ cdef extern from "wavesparse/select16.h" nogil:
                        int64_t *hist)
     int ws_threshold16(const ws_view *src, uint16_t t_key, uint16_t inf_key,
                        uint16_t *out, uint8_t *mask)
+    int ws_threshold_ties16(const ws_view *src, uint16_t t_key, uint16_t inf_key,
+                            int64_t ties, uint16_t *out, uint8_t *mask,
+                            int64_t *ties_pruned)

@@ -184,7 +184,36 @@ def apply_threshold(w, t, argument="w", buffers=None):
         return w.copy(), np.zeros(w.shape, dtype=bool)
     view, order = _bits(w)
     out, out_mask = buffers or (None, None)
-    bits, mask = _select16.apply_threshold(view, threshold_key(t, w.dtype),
-                                           inf_key(w.dtype), argument, out, out_mask)
+    bits, mask, _ = _select16.apply_threshold(view, threshold_key(t, w.dtype),
+                                              inf_key(w.dtype), argument, out, out_mask)
     pruned = bits.view(w.dtype).reshape(w.shape, order=order)
     return pruned, mask.reshape(w.shape, order=order)
+
+
+def prune_ties(w, value, ties, buffers=None, argument="w"):
+    """Zero the elements of a 16-bit ``w`` with ``|w| < value``, and of those
+    with ``|w| == value`` the first ``ties`` in C order (the position rule
+    of :mod:`wavesparse.pruning.selection`), in one pass in C.
+
+    ``value`` is a magnitude of ``w``'s dtype (exact); ``buffers`` as in
+    :func:`apply_threshold`.  Returns ``(pruned, mask, ties pruned)``, the
+    last ``min(ties, count of |w| == value)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.halfs import prune_ties
+    >>> pruned, mask, n = prune_ties(np.float16([1, -1, 0.5, 1, 3]), np.float16(1), 2)
+    >>> pruned, n
+    (array([0., 0., 0., 1., 3.], dtype=float16), 2)
+    """
+    if w.size == 0:
+        return w.copy(), np.zeros(w.shape, dtype=bool), 0
+    if not w.flags.c_contiguous:
+        w = np.ascontiguousarray(w)
+    key = int(np.asarray(value, dtype=w.dtype).view(np.uint16)) & 0x7FFF
+    out, out_mask = buffers or (None, None)
+    bits, mask, used = _select16.apply_threshold(
+        w.reshape(1, -1).view(np.uint16), key, inf_key(w.dtype), argument, out, out_mask,
+        ties=int(ties))
+    return bits.view(w.dtype).reshape(w.shape), mask.reshape(w.shape), int(used)

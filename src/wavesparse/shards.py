@@ -500,25 +500,19 @@ def _threshold(w, t, reader):
 
 def _prune_tensor(w, value, ties, reader):
     """``(pruned, mask, ties pruned)``: ``|w| < value`` pruned, and of the
-    ``|w| == value`` the first ``ties`` (flat C order), read in chunks."""
+    ``|w| == value`` the first ``ties`` (flat C order)."""
     if ties == 0:  # every tie kept: one threshold at the value itself
         pruned, mask = _threshold(w, value, reader)
         return pruned, mask, 0
+    if halfs.is_half(w.dtype) and halfs.is_half(np.asarray(value).dtype) and w.size:
+        buffers = (reader.buffer("pruned", w.size, np.uint16),
+                   reader.buffer("mask", w.size, np.bool_))
+        return halfs.prune_ties(w, value, ties, buffers)
     pruned, mask = _threshold(w, strictly_above(value, w.dtype), reader)
     flat_w, flat_p, flat_m = w.reshape(-1), pruned.reshape(-1), mask.reshape(-1)
     left = ties
-    if halfs.is_half(w.dtype) and halfs.is_half(np.asarray(value).dtype):
-        # compare 16-bit keys: exact, and faster than the dtype's own ufuncs
-        flat = flat_w.view(np.uint16)
-        key = int(np.asarray(value).view(np.uint16)) & 0x7FFF
-
-        def equal_at(lo):
-            return (flat[lo:lo + _CHUNK] & 0x7FFF) == key
-    else:
-        def equal_at(lo):
-            return np.abs(flat_w[lo:lo + _CHUNK]) == value
     for lo in range(0, flat_w.size, _CHUNK):
-        equal = equal_at(lo)
+        equal = np.abs(flat_w[lo:lo + _CHUNK]) == value
         count = int(np.count_nonzero(equal))
         if left >= count:
             left -= count
