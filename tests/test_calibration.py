@@ -220,3 +220,38 @@ def test_minilm_sequential_pruning():
     first = [n for n in names if n.startswith("encoder.layer.0.")]
     assert all(np.array_equal(pruned[n], one_shot[n]) for n in first)
     assert not all(np.array_equal(pruned[n], one_shot[n]) for n in names)
+
+
+def test_add_sums_records_what_add_would():
+    rng = np.random.default_rng(7)
+    parts = batches(rng, 6, (4, 9, 2))
+    by_rows, by_sums = Recorder(), Recorder()
+    for x in parts:
+        by_rows.add(["q.weight", "k.weight"], x, input="attn in")
+        x64 = x.astype(np.float64)
+        by_sums.add_sums(["q.weight", "k.weight"], len(x), (x64 ** 2).sum(0), x64.T @ x64,
+                         input="attn in")
+    for name in ("q.weight", "k.weight"):
+        a, b = by_rows.stats()[name], by_sums.stats()[name]
+        assert a.rows == b.rows == 15 and a.input == b.input == "attn in"
+        np.testing.assert_allclose(b.sum_squares, a.sum_squares, rtol=1e-12)
+        np.testing.assert_allclose(b.gram, a.gram, rtol=1e-12, atol=1e-12)
+
+
+def test_add_sums_refuses_what_does_not_fit():
+    rec = Recorder()
+    rec.add("w", np.ones((2, 3)))
+    with pytest.raises(ValueError, match="gram is required"):
+        rec.add_sums("w", 1, np.ones(3))
+    with pytest.raises(ValueError, match=r"gram must have shape \(3, 3\)"):
+        rec.add_sums("w", 1, np.ones(3), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="inputs of w have width 4"):
+        rec.add_sums("w", 1, np.ones(4), np.ones((4, 4)))
+    with pytest.raises(ValueError, match="sum_squares of w holds NaN"):
+        rec.add_sums("w", 1, np.array([1, np.nan, 1]), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="rows must be >= 0"):
+        rec.add_sums("w", -1, np.ones(3), np.ones((3, 3)))
+    with pytest.raises(TypeError, match="rows must be an integer"):
+        rec.add_sums("w", 1.5, np.ones(3), np.ones((3, 3)))
+    assert rec.stats()["w"].rows == 2
+    Recorder(gram=False).add_sums("v", 3, np.ones(2))

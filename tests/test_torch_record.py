@@ -124,3 +124,24 @@ def test_sparsegpt_from_recorded_stats_beats_magnitude_on_the_recorded_inputs():
     errors = {name: [output_error(weights[name], pruned[name], calibration=stats[name])
                      for pruned in (ours, magnitude)] for name in ("0.weight", "2.weight")}
     assert all(ours < 0.7 * magnitude for ours, magnitude in errors.values()), errors
+
+
+def test_sums_on_a_chosen_device_from_a_bfloat16_model():
+    """A bf16 model's inputs summed in float64 (on the CPU, named explicitly)
+    equal the numpy Recorder fed the same inputs widened to float32; a group
+    whose inputs are all padding gets zero sums."""
+    torch.manual_seed(4)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 10), torch.nn.ReLU(),
+                              torch.nn.Linear(10, 3)).to(torch.bfloat16)
+    batches = [torch.randn(8, 6).to(torch.bfloat16) for _ in range(3)]
+    stats = record(net, batches, device="cpu")
+    oracle = Recorder()
+    with torch.no_grad():
+        for b in batches:
+            oracle.add("0.weight", b.float().numpy())
+            oracle.add("2.weight", torch.relu(net[0](b)).float().numpy())
+    for name, want in oracle.stats().items():
+        np.testing.assert_allclose(stats[name].gram, want.gram, rtol=1e-12, atol=1e-12)
+    padded = {"x": torch.randn(2, 5, 12), "attention_mask": torch.zeros(2, 5, dtype=torch.long)}
+    empty = record(Attention(), [padded])
+    assert empty["q.weight"].rows == 0 and not empty["q.weight"].gram.any()

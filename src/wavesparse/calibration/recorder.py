@@ -32,6 +32,15 @@ class _Sums:
         self.rows += x.shape[0]
 
 
+def _names(name):
+    """The weight names of ``name`` (a str or a list of them)."""
+    names = [name] if isinstance(name, str) else list(name) if isinstance(
+        name, (list, tuple)) else None
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise TypeError("name must be a non-empty str or a list of them, got %r" % (name,))
+    return names
+
+
 class Recorder:
     """Accumulates the inputs of linear layers into calibration statistics.
 
@@ -100,10 +109,7 @@ class Recorder:
         >>> rec.stats()["k.weight"].rows, rec.stats()["k.weight"].input
         (10, 'layer 0 input')
         """
-        names = [name] if isinstance(name, str) else list(name) if isinstance(
-            name, (list, tuple)) else None
-        if not names or not all(isinstance(n, str) and n for n in names):
-            raise TypeError("name must be a non-empty str or a list of them, got %r" % (name,))
+        names = _names(name)
         if input is not None and not isinstance(input, str):
             raise TypeError("input must be a str, got %r" % (input,))
         try:
@@ -118,6 +124,65 @@ class Recorder:
         x = x.reshape(-1, x.shape[-1])
         sums = self._sums_for(names, x.shape[1], input)
         sums.add(x, self.chunk_rows)
+
+    def add_sums(self, name, rows, sum_squares, gram=None, input=None):
+        """Add sums made elsewhere: on a GPU, on another worker, from an
+        earlier run.  ``add_sums(name, len(x), (x**2).sum(0), x.T @ x)``
+        records what ``add(name, x)`` would.
+
+        Parameters
+        ----------
+        name : str or list of str
+            As in :meth:`add`.
+        rows : int
+            The rows the sums cover, >= 0.
+        sum_squares : array_like
+            Per input feature, the sum of squares: shape ``(n_in,)``.
+        gram : array_like, optional
+            ``X^T X``, shape ``(n_in, n_in)``; required when the recorder
+            keeps Gram matrices.
+        input : str, optional
+            As in :meth:`add`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from wavesparse.calibration import Recorder
+        >>> x = np.array([[1.0, 2.0], [3.0, 0.0]])
+        >>> rec = Recorder()
+        >>> rec.add_sums("fc.weight", 2, (x ** 2).sum(0), x.T @ x)
+        >>> rec.add("fc.weight", x)
+        >>> rec.stats()["fc.weight"].sum_squares
+        array([20.,  8.])
+        """
+        names = _names(name)
+        if input is not None and not isinstance(input, str):
+            raise TypeError("input must be a str, got %r" % (input,))
+        if isinstance(rows, (bool, np.bool_)) or not isinstance(rows, (int, np.integer)):
+            raise TypeError("rows must be an integer, got %r" % (rows,))
+        if rows < 0:
+            raise ValueError("rows must be >= 0, got %d" % rows)
+        sum_squares = np.asarray(sum_squares, dtype=np.float64)
+        if sum_squares.ndim != 1 or sum_squares.size == 0:
+            raise ValueError("sum_squares must have shape (n_in,) with n_in >= 1, got %s"
+                             % (sum_squares.shape,))
+        width = sum_squares.size
+        if self.gram:
+            if gram is None:
+                raise ValueError("gram is required: this recorder keeps Gram matrices "
+                                 "(Recorder(gram=False) does not)")
+            gram = np.asarray(gram, dtype=np.float64)
+            if gram.shape != (width, width):
+                raise ValueError("gram must have shape (%d, %d), got %s"
+                                 % (width, width, gram.shape))
+        for part, what in ((sum_squares, "sum_squares"), (gram, "gram")):
+            if part is not None and not np.isfinite(part).all():
+                raise ValueError("%s of %s holds NaN or inf" % (what, ", ".join(names)))
+        sums = self._sums_for(names, width, input)
+        sums.sum_squares += sum_squares
+        if sums.gram is not None:
+            sums.gram += gram
+        sums.rows += int(rows)
 
     def _sums_for(self, names, width, input):
         found = {id(self._sums[n]): self._sums[n] for n in names if n in self._sums}

@@ -13,7 +13,7 @@ import weakref
 import torch
 
 from wavesparse.calibration import Recorder
-from wavesparse.torch.modules import chosen_linears, run_batch, to_numpy
+from wavesparse.torch.modules import chosen_linears, run_batch
 
 __all__ = ["record"]
 
@@ -64,8 +64,43 @@ class _StopForward(Exception):
     """Raised by a hook once every chosen layer has its inputs of the batch."""
 
 
+class _DeviceSums:
+    """One input's running float64 sums, kept on a torch device."""
+
+    def __init__(self, names, width, device, gram):
+        self.names, self.width, self.device, self.gram = names, width, device, gram
+        self.rows, self.sum_squares, self.product = 0, None, None
+
+    def add(self, x, chunk_rows):
+        device = x.device if self.device is None else torch.device(self.device)
+        for start in range(0, x.shape[0], chunk_rows):
+            part = x[start:start + chunk_rows].to(device=device, dtype=torch.float64)
+            if not bool(torch.isfinite(part).all()):
+                raise ValueError("inputs of %s hold NaN or inf" % ", ".join(self.names))
+            if self.sum_squares is None:
+                self.sum_squares = torch.zeros(self.width, dtype=torch.float64,
+                                               device=device)
+                if self.gram:
+                    self.product = torch.zeros((self.width, self.width),
+                                               dtype=torch.float64, device=device)
+            self.sum_squares += (part * part).sum(0)
+            if self.gram:
+                self.product += part.T @ part
+        self.rows += x.shape[0]
+
+    def into(self, recorder, input):
+        """Hand the sums to a :class:`~wavesparse.calibration.Recorder`."""
+        if self.sum_squares is None:  # no rows (all padding): zero sums
+            self.sum_squares = torch.zeros(self.width, dtype=torch.float64)
+            self.product = torch.zeros((self.width,) * 2, dtype=torch.float64) \
+                if self.gram else None
+        recorder.add_sums(self.names, self.rows, self.sum_squares.cpu().numpy(),
+                          None if self.product is None else self.product.cpu().numpy(),
+                          input=input)
+
+
 def record(model, batches, include=None, exclude=None, path=None, gram=True,
-           metadata=None, chunk_rows=4096, stop_early=False):
+           metadata=None, chunk_rows=4096, stop_early=False, device=None):
     """Record the input statistics of ``model``'s Linear layers.
 
     Parameters
@@ -88,13 +123,19 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     metadata : dict of str to str, optional
         Stored in the file (where the calibration data came from).
     chunk_rows : int
-        Rows converted to float64 at a time (:class:`~wavesparse.calibration.Recorder`).
+        Rows converted to float64 at a time.
     stop_early : bool
         Stop each forward pass once every chosen layer has had as many
         inputs as on the first batch: the rest of the model is not run (what
         :func:`~wavesparse.torch.prune_sequential` does for a block early in
         a deep model).  The model's output is never used here, so nothing
         else changes.
+    device : torch.device or str, optional
+        Where the float64 sums are kept and computed: by default on each
+        input's own device (a GPU model's Gram matrices are made on the GPU,
+        2 * rows * n_in**2 flops a batch); ``"cpu"`` keeps them in host
+        memory (n_in**2 float64 per distinct input), for a model whose
+        statistics would not fit beside it.
 
     Returns
     -------
@@ -105,8 +146,9 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     Notes
     -----
     The first batch runs twice: once to find which layers share an input,
-    once recorded.  Inputs are copied to the CPU and summed there in
-    float64, whatever the model's device and dtype.  A layer that is not
+    once recorded.  Inputs are summed in float64 whatever the model's dtype,
+    and the sums reach the CPU once, at the end, through
+    :meth:`wavesparse.calibration.Recorder.add_sums`.  A layer that is not
     reached by the forward pass is an error naming it; so is a shared input
     that changes from batch to batch.
 
@@ -123,7 +165,6 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     layers = chosen_linears(model, include, exclude)
     names = list(layers)
     by_module = {layer: name for name, layer in layers.items()}
-    recorder = Recorder(gram=gram, chunk_rows=chunk_rows)
     groups = _Groups(names)
     state = {"mode": "find", "mask": None, "members": None}
     calls = dict.fromkeys(names, 0)
@@ -140,8 +181,7 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
                              "batch (with %s)" % (name, ", ".join(state["members"].get(
                                  state["leaders"].get(name), [name]))))
         if name in state["members"]:
-            rows = _rows(x.detach(), state["mask"])
-            recorder.add(state["members"][name], to_numpy(rows, copy=False))
+            sums[name].add(_rows(x.detach(), state["mask"]), chunk_rows)
         if stop_early and calls == state["calls"]:
             raise _StopForward
 
@@ -158,6 +198,9 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
                                          "them out with exclude" % ", ".join(missing))
                     state.update(mode="record", members=groups.members(),
                                  leaders=dict(groups.leader), calls=dict(calls))
+                    sums = {leader: _DeviceSums(members, layers[leader].in_features,
+                                                device, gram)
+                            for leader, members in state["members"].items()}
                 groups.reset()
                 calls.update(dict.fromkeys(names, 0))
                 state["mask"] = _row_mask(batch)
@@ -173,6 +216,9 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         raise ValueError("batches is empty: record needs at least one batch")
     info = {"source": "wavesparse.torch.record", "batches": str(count)}
     info.update(metadata or {})
+    recorder = Recorder(gram=gram)
+    for leader, members in state["members"].items():
+        sums[leader].into(recorder, "inputs of %s" % ", ".join(members))
     if path is not None:
         recorder.save(path, metadata=info)
     return recorder.stats(metadata=info)
