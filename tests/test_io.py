@@ -333,3 +333,27 @@ def test_header_length_past_the_file(tmp_path):
         io.load(path)
     with pytest.raises(io.CheckpointError, match="past the file"):
         io.metadata(path)
+
+
+def test_16_bit_sparse_parts_keep_their_dtype_through_load_save_and_reports(tmp_path):
+    """scipy holds the values of a bf16 CSR file as float32 (exactly); the
+    loaded array remembers the stored dtype, so saving it again writes bf16
+    and the reports give the file's dtype and bytes, not float32's."""
+    pytest.importorskip("safetensors", reason="the safetensors package is not installed")
+    import ml_dtypes
+    from wavesparse import formats, report
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    w = np.float32([[0, 1.5, 0, -2], [0, 0, 3, 0]])
+    packed = formats.to_csr(w)
+    packed.stored_dtype = bf16
+    first, second = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    io.save(first, {"w": packed})
+    loaded = io.load(first)["w"]
+    assert loaded.dtype == np.float32 and loaded.stored_dtype == bf16
+    np.testing.assert_array_equal(loaded.toarray(), w)
+    io.save(second, {"w": loaded})
+    from safetensors.numpy import load_file
+    assert load_file(second)["w.__csr_data"].dtype == bf16
+    row = report.tensor_row("w", loaded)
+    assert row["dtype"] == "bfloat16" and row["dense_bytes"] == 8 * 2
+    assert row["stored_bytes"] == 3 * 2 + loaded.indices.nbytes + loaded.indptr.nbytes

@@ -272,7 +272,8 @@ def load(path, dense=False):
             raise CheckpointError("%s: sparse tensor %r lacks part %s"
                                   % (path, name, missing)) from None
         data, indices, indptr, shape = parts
-        if is_half(data.dtype):
+        stored = data.dtype
+        if is_half(stored):
             data = data.astype(np.float32)  # exact; scipy.sparse holds no 16-bit dtype
         try:
             cls = sp.csr_array if fmt == "csr" else sp.bsr_array
@@ -283,6 +284,8 @@ def load(path, dense=False):
             raise CheckpointError("%s: sparse tensor %r is inconsistent: %s"
                                   % (path, name, exc)) from None
         original = raw.get("%s.__dense_shape" % name)
+        if is_half(stored):
+            matrix.stored_dtype = stored  # saved back as it was; reported as stored
         if dense:
             out[name] = to_dense(matrix, original)
         else:

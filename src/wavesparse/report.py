@@ -20,7 +20,8 @@ __all__ = ["tensor_row", "output_error", "totals", "format_table", "count", "siz
 def stored_bytes(value):
     """Bytes a tensor takes in the file (all parts for a sparse one)."""
     if sp.issparse(value):
-        return int(value.data.nbytes + value.indices.nbytes + value.indptr.nbytes)
+        data = value.data.size * np.dtype(getattr(value, "stored_dtype", value.dtype)).itemsize
+        return int(data + value.indices.nbytes + value.indptr.nbytes)
     if getattr(value, "format", None) == "nm":
         return int(value.nbytes)
     return int(np.asarray(value).nbytes)
@@ -123,7 +124,7 @@ def tensor_row(name, value, original=None, note="", calibration=None):
         shape = getattr(value, "original_shape", value.shape)
         total = int(np.prod(shape))
         nonzero = int(np.count_nonzero(value.values if nm else value.data))
-        layout, dtype = value.format, value.dtype
+        layout, dtype = value.format, getattr(value, "stored_dtype", value.dtype)
     else:
         array = np.asarray(value)
         shape, total, layout, dtype = array.shape, array.size, "dense", array.dtype
