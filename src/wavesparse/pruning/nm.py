@@ -167,7 +167,7 @@ class NMPruner(Pruner):
         extra = -length % self.m
         if extra and not self.pad:
             raise ValueError("%s has %d elements along axis %d, not a multiple of m=%d "
-                             "(pass pad=True to pad the last group)"
+                             "(pad=True, or --nm-pad on the command line, pads the last group)"
                              % ("w" if name is None else repr(name), length, self.axis,
                                 self.m))
         if extra:
