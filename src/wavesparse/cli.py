@@ -1009,6 +1009,20 @@ def build_parser():
     p = sub.add_parser("run", help="run a pruned checkpoint (encoder or MLP): throughput, latency")
     run_command.add_arguments(p)
     p.set_defaults(run=run_command.run)
+
+    # wavesparse calibrate: input statistics by running the checkpoint
+    # (wavesparse.runtime.calibrate), for prune --calibration.
+    from wavesparse.runtime import calibrate as calibrate_command
+    p = sub.add_parser("calibrate",
+                       help="record the inputs' statistics of an encoder or MLP checkpoint "
+                            "for --method wanda|sparsegpt",
+                       description="Run an encoder checkpoint on lines of text (or an MLP "
+                                   "on the rows of a .npy array) and write the statistics "
+                                   "file that prune --calibration reads: per Linear weight, "
+                                   "the rows seen, the sums of squares of its inputs and "
+                                   "their Gram matrix, in float64.")
+    calibrate_command.add_arguments(p)
+    p.set_defaults(run=calibrate_command.run)
     return parser
 
 

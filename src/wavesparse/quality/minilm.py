@@ -32,15 +32,14 @@ import numpy as np
 
 from wavesparse import io
 from wavesparse.runtime import Encoder as RuntimeEncoder
-from wavesparse.runtime.reference import encoder_forward, gelu
+from wavesparse.runtime.calibrate import ENCODER_LINEARS, record_encoder
+from wavesparse.runtime.reference import gelu
 
 __all__ = ["model_dir", "checkpoint_path", "data_dir", "Encoder", "gelu", "scores",
            "ENCODER_LINEAR", "LINEARS", "calibration_texts", "record", "prune_sequentially"]
 
 #: The six Linear layers of an encoder layer, and the input each one reads.
-LINEARS = {"attention.self.query": "x", "attention.self.key": "x",
-           "attention.self.value": "x", "attention.output.dense": "context",
-           "intermediate.dense": "x_attended", "output.dense": "h"}
+LINEARS = ENCODER_LINEARS
 
 #: The 36 encoder Linear weights: include/exclude patterns for MagnitudePruner
 #: and ``wavesparse prune``.
@@ -153,17 +152,6 @@ class Encoder:
         """
         return cls(io.load(path, dense=True))
 
-    def _forward(self, ids, mask, hook=None, layers=None):
-        """Embeddings of a padded batch by the plain numpy forward;
-        ``hook(layer, input name, x)`` sees each distinct Linear input on the
-        real tokens (query, key and value read one), ``layers`` stops early."""
-        def inputs(layer, linear, x):
-            if linear not in ("attention.self.key", "attention.self.value"):
-                hook(layer, LINEARS[linear], x)
-
-        return encoder_forward(self.w, self.config, ids, mask,
-                               hook=None if hook is None else inputs, layers=layers)
-
     def _batches(self, texts, batch_size):
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(texts), batch_size):
@@ -207,11 +195,6 @@ def calibration_texts(limit=None):
         return [line.strip() for line in f if line.strip()][:limit]
 
 
-def _names(layer, input_name):
-    return ["encoder.layer.%d.%s.weight" % (layer, linear)
-            for linear, reads in LINEARS.items() if reads == input_name]
-
-
 def record(encoder, texts, recorder, layers=None, only=None, batch_size=16):
     """Feed each encoder Linear's inputs on ``texts`` to ``recorder``.
 
@@ -243,17 +226,10 @@ def record(encoder, texts, recorder, layers=None, only=None, batch_size=16):
     >>> len(rec.names()) if ready else 6
     6
     """
-    tokens = 0
-
-    def hook(layer, input_name, x):
-        if only is None or layer == only:
-            recorder.add(_names(layer, input_name), x,
-                         input="encoder.layer.%d %s" % (layer, input_name))
-
-    for _, ids, mask in encoder._batches(list(texts), batch_size):
-        encoder._forward(ids, mask, hook=hook, layers=layers)
-        tokens += int(mask.sum())
-    return tokens
+    return record_encoder(encoder.w, encoder.config,
+                          ((ids, mask) for _, ids, mask in encoder._batches(list(texts),
+                                                                             batch_size)),
+                          recorder, layers=layers, only=only)
 
 
 def prune_sequentially(weights, make_pruner, texts, sparsity=None, gram=True):

@@ -27,7 +27,7 @@ import numpy as np
 from wavesparse.runtime.encoder import Encoder
 from wavesparse.runtime.model import load_model
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["add_arguments", "run", "tokenizer_for"]
 
 
 def add_arguments(p):
@@ -58,11 +58,13 @@ def add_arguments(p):
     p.add_argument("--repeat", type=int, default=5, help="timed passes for --benchmark")
 
 
-def _tokenizer(args, max_length):
+def tokenizer_for(checkpoint, path, max_length):
+    """The tokenizer of an encoder checkpoint: ``path``, else the
+    ``tokenizer.json`` beside the checkpoint, else MiniLM's; truncating to
+    ``max_length`` and padding with id 0."""
     from tokenizers import Tokenizer
-    path = args.tokenizer
     if path is None:
-        beside = os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)),
+        beside = os.path.join(os.path.dirname(os.path.abspath(checkpoint)),
                               "tokenizer.json")
         if os.path.isfile(beside):
             path = beside
@@ -122,7 +124,7 @@ def run(args, out):
         if not texts:
             raise ValueError("--texts %s holds no text" % args.texts)
         positions = model.embeddings["embeddings.position_embeddings.weight"].shape[0]
-        tokenizer = _tokenizer(args, positions)
+        tokenizer = tokenizer_for(args.checkpoint, args.tokenizer, positions)
         times, tokens = [], 0
         for start in range(0, len(texts), args.batch):
             encoded = tokenizer.encode_batch(texts[start:start + args.batch])

@@ -23,7 +23,7 @@ from wavesparse.runtime import threads
 from wavesparse.runtime.kernels import activation_code
 from wavesparse.runtime.linear import Linear, logical_shape
 
-__all__ = ["MLP", "mlp_layers"]
+__all__ = ["MLP", "mlp_layers", "mlp_weight_names"]
 
 _SKLEARN = re.compile(r"^coefs_\.(\d+)$")
 _TORCH = re.compile(r"^(.*?)(\d+)\.weight$")
@@ -77,6 +77,29 @@ def mlp_layers(weights, source="the checkpoint"):
             raise io.CheckpointError("%s: layer %d takes %d inputs but layer %d gives %d"
                                      % (source, j, shapes[j][1], j - 1, shapes[j - 1][0]))
     return layers
+
+
+def mlp_weight_names(weights):
+    """The weight names of an MLP checkpoint with torch's naming (``PREFIX
+    I.weight``, ``(out, in)``), in layer order; the statistics of
+    :mod:`wavesparse.calibration` are per input feature of such weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from wavesparse.runtime.mlp import mlp_weight_names
+    >>> mlp_weight_names({"net.2.weight": np.ones((2, 3)), "net.0.weight": np.ones((3, 4)),
+    ...                   "net.0.bias": np.ones(3), "net.2.bias": np.ones(2)})
+    ['net.0.weight', 'net.2.weight']
+    """
+    if any(_SKLEARN.match(name) for name in weights):
+        raise io.CheckpointError("scikit-learn's coefs_.I are stored (in, out): save the "
+                                 "weights as (out, in) 'I.weight' with 'I.bias' to record "
+                                 "their inputs")
+    mlp_layers(weights)  # the checks: biases there, widths chained
+    found = sorted((int(m.group(2)), name) for name in weights for m in [_TORCH.match(name)]
+                   if m and (sp.issparse(weights[name]) or np.ndim(weights[name]) == 2))
+    return [name for _, name in found]
 
 
 class MLP:
