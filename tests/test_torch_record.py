@@ -145,3 +145,51 @@ def test_sums_on_a_chosen_device_from_a_bfloat16_model():
     padded = {"x": torch.randn(2, 5, 12), "attention_mask": torch.zeros(2, 5, dtype=torch.long)}
     empty = record(Attention(), [padded])
     assert empty["q.weight"].rows == 0 and not empty["q.weight"].gram.any()
+
+
+def test_chunk_rows_and_device_are_checked_before_anything_runs():
+    """A negative chunk_rows used to record zero sums over the batch's rows
+    (range() with a negative step is empty); a device this machine lacks
+    failed inside a hook with torch's own error."""
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3))
+    data = [torch.randn(5, 4)]
+    for bad in (-1, 0):
+        with pytest.raises(ValueError, match="chunk_rows"):
+            record(net, data, chunk_rows=bad)
+    with pytest.raises(TypeError, match="chunk_rows"):
+        record(net, data, chunk_rows=2.5)
+    for bad in ("meta", "no-such-device", "cuda:99"):
+        with pytest.raises(ValueError, match="device"):
+            record(net, data, device=bad)
+    with pytest.raises(TypeError, match="device"):
+        record(net, data, device=["cpu"])
+    stats = record(net, data, chunk_rows=2, device=torch.device("cpu"))
+    x = data[0].double().numpy()
+    np.testing.assert_allclose(stats["0.weight"].gram, x.T @ x, rtol=1e-12)
+
+
+class ByKeyword(torch.nn.Module):
+    """Calls its Linear as ``layer(input=x)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = torch.nn.Linear(4, 6), torch.nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.second(input=torch.relu(self.first(input=x)))
+
+
+def test_a_linear_called_with_its_input_as_a_keyword():
+    """``layer(input=x)`` gave the pre-hook no positional argument: an
+    IndexError from inside the forward pass."""
+    torch.manual_seed(5)
+    net = ByKeyword()
+    data = [torch.randn(7, 4) for _ in range(2)]
+    stats = record(net, data)
+    with torch.no_grad():
+        inputs = {"first.weight": torch.cat(data),
+                  "second.weight": torch.relu(net.first(torch.cat(data)))}
+    for name, x in inputs.items():
+        x = x.double().numpy()
+        assert stats[name].rows == 14
+        np.testing.assert_allclose(stats[name].gram, x.T @ x, rtol=1e-10)

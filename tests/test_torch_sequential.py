@@ -124,3 +124,33 @@ def test_blocks_by_layer_and_errors():
         prune_sequential(model, batches(), "wanda")
     with pytest.raises(ValueError, match="batches is empty"):
         prune_sequential(model, [], lambda s: WandaPruner(0.5, s))
+
+
+def test_a_bfloat16_model_is_pruned_in_its_dtype():
+    """prune_sequential gave the pruners bfloat16 tensors, which numpy cannot
+    read (TypeError: unsupported ScalarType BFloat16).  Oracle: the procedure
+    written out on a copy, each block's weights widened to float32 numpy,
+    pruned, and rounded back to bfloat16."""
+    torch.manual_seed(2)
+    net = Stack(depth=2).to(torch.bfloat16)
+    data = [b.to(torch.bfloat16) for b in batches()]
+    twin = copy.deepcopy(net)
+    masks, blocks = prune_sequential(net, data, MAKERS["wanda"])
+    for _, members in blocks:
+        stats = record(twin, data, include=[glob.escape(n) for n in members])
+        pruned, _ = MAKERS["wanda"](stats).prune_model(
+            {n: twin.get_parameter(n).detach().float().numpy() for n in members})
+        with torch.no_grad():
+            for n in members:
+                twin.get_parameter(n).copy_(torch.from_numpy(pruned[n]).to(torch.bfloat16))
+    for name, kept in masks.items():
+        got = net.get_parameter(name)
+        assert got.dtype == torch.bfloat16
+        assert torch.equal(got, twin.get_parameter(name))
+        assert torch.equal(kept, got != 0)
+        assert abs(float(kept.float().mean()) - 0.4) < 0.02
+
+
+def test_make_pruner_must_give_a_pruner():
+    with pytest.raises(TypeError, match=r"make_pruner\(stats\) must give .*got int"):
+        prune_sequential(Stack(depth=1), batches(n=1), lambda stats: 3)

@@ -191,3 +191,28 @@ def test_bad_arguments_name_what_is_wrong():
         state = sparse.state_dict()
         state["masks"]["0.weight"] = state["masks"]["0.weight"][:2]
         sparse.load_state_dict(state)
+
+
+def test_load_state_dict_refuses_a_wrong_state_and_changes_nothing():
+    """A state missing a key was a KeyError, numpy masks an AttributeError,
+    a negative step count was taken as it was, and 2.7 became step 2."""
+    net = mlp()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    sparse = SparseTraining(net, DynamicSparsePruner(0.5, seed=3), opt)
+    other = mlp()
+    good = SparseTraining(other, DynamicSparsePruner(0.5, seed=4),
+                          torch.optim.SGD(other.parameters(), lr=0.1)).state_dict()
+    before = {n: m.clone() for n, m in sparse.masks.items()}
+    cases = [(ValueError, "lacks rng", {k: v for k, v in good.items() if k != "rng"}),
+             (ValueError, r"step_count.*>= 0", dict(good, step_count=-3)),
+             (TypeError, "step_count.*integer", dict(good, step_count=2.7)),
+             (TypeError, r"masks.*ndarray",
+              dict(good, masks={n: m.numpy() for n, m in good["masks"].items()})),
+             (TypeError, "state must be the dict", [good])]
+    for error, message, state in cases:
+        with pytest.raises(error, match=message):
+            sparse.load_state_dict(state)
+        assert sparse.step_count == 0
+        assert all(torch.equal(before[n], sparse.masks[n]) for n in before)
+    sparse.load_state_dict(good)
+    assert all(torch.equal(good["masks"][n], sparse.masks[n]) for n in before)

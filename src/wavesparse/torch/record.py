@@ -12,6 +12,7 @@ import weakref
 
 import torch
 
+from wavesparse import _validate as check
 from wavesparse.calibration import Recorder
 from wavesparse.torch.modules import chosen_linears, run_batch
 
@@ -60,6 +61,29 @@ class _Groups:
         self._seen = {}
 
 
+def _sums_device(device):
+    """``device`` as a torch.device where float64 sums can be made, or None."""
+    if device is None:
+        return None
+    if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
+        raise TypeError("device must be a torch.device, a str such as 'cpu' or 'cuda:0' "
+                        "or a device index, got %s" % type(device).__name__)
+    try:
+        device = torch.device(device)
+        if device.type == "meta":
+            raise ValueError("a meta tensor holds no values")
+        torch.zeros(1, dtype=torch.float64, device=device)
+    except (RuntimeError, AssertionError, ValueError) as exc:
+        raise ValueError("device %r cannot hold the float64 sums: %s"
+                         % (str(device), str(exc).splitlines()[0])) from None
+    return device
+
+
+def _layer_input(args, kwargs):
+    """The input of ``nn.Linear.forward``, given by position or as ``input=``."""
+    return args[0] if args else kwargs["input"]
+
+
 class _StopForward(Exception):
     """Raised by a hook once every chosen layer has its inputs of the batch."""
 
@@ -72,7 +96,7 @@ class _DeviceSums:
         self.rows, self.sum_squares, self.product = 0, None, None
 
     def add(self, x, chunk_rows):
-        device = x.device if self.device is None else torch.device(self.device)
+        device = x.device if self.device is None else self.device
         for start in range(0, x.shape[0], chunk_rows):
             part = x[start:start + chunk_rows].to(device=device, dtype=torch.float64)
             if not bool(torch.isfinite(part).all()):
@@ -123,7 +147,7 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     metadata : dict of str to str, optional
         Stored in the file (where the calibration data came from).
     chunk_rows : int
-        Rows converted to float64 at a time.
+        Rows converted to float64 at a time (at least 1).
     stop_early : bool
         Stop each forward pass once every chosen layer has had as many
         inputs as on the first batch: the rest of the model is not run (what
@@ -135,7 +159,8 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         input's own device (a GPU model's Gram matrices are made on the GPU,
         2 * rows * n_in**2 flops a batch); ``"cpu"`` keeps them in host
         memory (n_in**2 float64 per distinct input), for a model whose
-        statistics would not fit beside it.
+        statistics would not fit beside it.  A device this machine lacks
+        (or ``"meta"``) is a ValueError before anything runs.
 
     Returns
     -------
@@ -162,6 +187,10 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     >>> sorted(stats), stats["2.weight"].rows, stats["0.weight"].gram.shape
     (['0.weight', '2.weight'], 48, (4, 4))
     """
+    chunk_rows = check.index(chunk_rows, "chunk_rows")
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1, got %d" % chunk_rows)
+    device = _sums_device(device)
     layers = chosen_linears(model, include, exclude)
     names = list(layers)
     by_module = {layer: name for name, layer in layers.items()}
@@ -169,9 +198,9 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     state = {"mode": "find", "mask": None, "members": None}
     calls = dict.fromkeys(names, 0)
 
-    def hook(layer, args):
+    def hook(layer, args, kwargs):
         name = by_module[layer]
-        x = args[0]
+        x = _layer_input(args, kwargs)
         groups.note(name, x)
         calls[name] += 1
         if state["mode"] == "find":
@@ -185,7 +214,8 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         if stop_early and calls == state["calls"]:
             raise _StopForward
 
-    handles = [layer.register_forward_pre_hook(hook) for layer in by_module]
+    handles = [layer.register_forward_pre_hook(hook, with_kwargs=True)
+               for layer in by_module]
     count = 0
     try:
         with torch.no_grad():

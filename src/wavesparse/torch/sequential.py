@@ -11,9 +11,10 @@ weights, by default those under one numbered layer (``encoder.layer.3.``).
 import glob
 import re
 
+import numpy as np
 import torch
 
-from wavesparse.torch.modules import chosen_linears, run_batch
+from wavesparse.torch.modules import chosen_linears, run_batch, to_numpy
 from wavesparse.torch.record import record
 
 __all__ = ["prune_sequential", "numbered_block"]
@@ -63,7 +64,8 @@ def prune_sequential(model, batches, make_pruner, include=None, exclude=None,
     Parameters
     ----------
     model : torch.nn.Module
-        Pruned in place (the weights are overwritten under ``no_grad``).
+        Pruned in place (the weights are overwritten under ``no_grad``);
+        16-bit weights are pruned as float32 and written back in their dtype.
     batches : sequence
         The calibration batches (as :func:`~wavesparse.torch.record` takes
         them); read once per block, so an iterator is first made a list.
@@ -118,9 +120,14 @@ def prune_sequential(model, batches, make_pruner, include=None, exclude=None,
         stats = record(model, batches, include=[glob.escape(n) for n in members],
                        stop_early=True)
         pruner = make_pruner(stats)
-        pruned, kept = pruner.prune_model({n: weights[n].detach() for n in members})
+        if not callable(getattr(pruner, "prune_model", None)):
+            raise TypeError("make_pruner(stats) must give a wavesparse Pruner, got %s"
+                            % type(pruner).__name__)
+        # The pruners read numpy: 16-bit weights (bfloat16 has no numpy
+        # dtype in torch) go as float32, and come back in their own dtype.
+        pruned, kept = pruner.prune_model({n: to_numpy(weights[n]) for n in members})
         with torch.no_grad():
             for n in members:
-                weights[n].copy_(pruned[n])
-                masks[n] = kept[n].to(weights[n].device)
+                weights[n].copy_(torch.from_numpy(np.asarray(pruned[n])))
+                masks[n] = torch.from_numpy(np.asarray(kept[n])).to(weights[n].device)
     return masks, list(blocks.items())

@@ -14,6 +14,7 @@ SGD's momentum: every state tensor shaped like the weight) reset.
 import numpy as np
 import torch
 
+from wavesparse import _validate as check
 from wavesparse.pruning import DynamicSparsePruner
 from wavesparse.pruning.choice import select_layers
 from wavesparse.torch.modules import masked_weights, shape_stand_ins, to_numpy
@@ -219,7 +220,21 @@ class SparseTraining:
         >>> bool((a.masks["weight"] == b.masks["weight"]).all())
         True
         """
+        if not isinstance(state, dict):
+            raise TypeError("state must be the dict state_dict() gave, got %s"
+                            % type(state).__name__)
+        missing = [k for k in ("step_count", "masks", "rng") if k not in state]
+        if missing:
+            raise ValueError("state lacks %s: it must be the dict state_dict() gave (keys "
+                             "step_count, masks, rng)" % ", ".join(missing))
+        step_count = check.index(state["step_count"], "state['step_count']")
+        if step_count < 0:
+            raise ValueError("state['step_count'] must be >= 0, got %d" % step_count)
         masks = state["masks"]
+        if not isinstance(masks, dict) or not all(torch.is_tensor(m) for m in masks.values()):
+            raise TypeError("state['masks'] must be a dict of name -> torch.Tensor, got %s"
+                            % (type(masks).__name__ if not isinstance(masks, dict) else
+                               ", ".join(sorted({type(m).__name__ for m in masks.values()}))))
         if set(masks) != set(self.params):
             raise ValueError("state holds masks for %s, the model's masked weights are %s"
                              % (sorted(masks), sorted(self.params)))
@@ -227,9 +242,9 @@ class SparseTraining:
             if tuple(m.shape) != tuple(self.params[n].shape):
                 raise ValueError("state's mask %r has shape %s, the weight %s"
                                  % (n, tuple(m.shape), tuple(self.params[n].shape)))
+        self.pruner.set_rng_state(state["rng"])
         self.masks = {n: m.to(device=self.params[n].device, dtype=torch.bool).clone()
                       for n, m in masks.items()}
         self.pruner.masks = {n: m.cpu().numpy().copy() for n, m in self.masks.items()}
-        self.pruner.set_rng_state(state["rng"])
-        self.step_count = int(state["step_count"])
+        self.step_count = step_count
         self._apply_masks()
