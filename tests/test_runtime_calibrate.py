@@ -83,6 +83,10 @@ def test_encoder_statistics_are_the_harness_recording_of_the_same_texts(tmp_path
     for name, want in oracle.stats().items():
         assert got[name].rows == want.rows == tokens and got[name].gram is None
         np.testing.assert_allclose(got[name].sum_squares, want.sum_squares, rtol=1e-5)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes(b"caf\xe9 au lait\n")   # not UTF-8: named, one line
+    one_line_error(run("calibrate", minilm.checkpoint_path(), "--texts", latin, "-o", stats),
+                   "--texts", "latin.txt", "not UTF-8")
 
 
 def test_calibrate_refuses_what_does_not_fit(tmp_path):
@@ -101,3 +105,51 @@ def test_calibrate_refuses_what_does_not_fit(tmp_path):
     one_line_error(run("calibrate", sklearn, "--inputs", x, "-o", tmp_path / "s.safetensors"),
                    "coefs_", "(out, in)")
     assert not (tmp_path / "s.safetensors").exists()
+
+
+def test_calibrate_refuses_bad_inputs_and_outputs_in_one_line(tmp_path):
+    """A bool or complex .npy was a traceback (exit 1); an empty one wrote a
+    statistics file of no weights; -o naming the checkpoint overwrote it; a
+    missing -o folder was found after the whole run; a text file as --inputs
+    and a Latin-1 --texts gave numpy's and Python's messages without the
+    option."""
+    model, stats = tmp_path / "mlp.safetensors", tmp_path / "s.safetensors"
+    io.save(model, tiny_mlp())
+    original = model.read_bytes()
+    cases = {"bool.npy": np.ones((4, 12), bool), "complex.npy": np.ones((4, 12), np.complex64),
+             "empty.npy": np.ones((0, 12), np.float32)}
+    for name, array in cases.items():
+        np.save(tmp_path / name, array)
+    for name, fragment in (("bool.npy", "holds bool values"),
+                           ("complex.npy", "holds complex64 values"),
+                           ("empty.npy", "holds no rows")):
+        one_line_error(run("calibrate", model, "--inputs", tmp_path / name, "-o", stats),
+                       "--inputs", name, fragment)
+    text = tmp_path / "t.txt"
+    text.write_bytes(b"caf\xe9 au lait\n")
+    one_line_error(run("calibrate", model, "--inputs", text, "-o", stats),
+                   "--inputs", "t.txt", "not a .npy array")
+    np.save(tmp_path / "x.npy", np.ones((3, 12), np.float32))
+    one_line_error(run("calibrate", model, "--inputs", tmp_path / "x.npy", "-o", model),
+                   "is the checkpoint")
+    assert model.read_bytes() == original
+    one_line_error(run("calibrate", model, "--inputs", tmp_path / "x.npy",
+                       "-o", tmp_path / "nowhere" / "s.safetensors"), "does not exist")
+    assert not stats.exists()
+
+
+def test_record_mlp_refuses_no_rows_and_a_batch_size_below_one():
+    """batch_rows=-1 recorded nothing and returned the row count; zero rows
+    gave a recorder without weights."""
+    from wavesparse.runtime.calibrate import record_mlp
+    x = np.ones((5, 12), np.float32)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="batch_rows"):
+            record_mlp(tiny_mlp(), x, Recorder(), batch_rows=bad)
+    with pytest.raises(TypeError, match="batch_rows"):
+        record_mlp(tiny_mlp(), x, Recorder(), batch_rows=2.0)
+    with pytest.raises(ValueError, match="no rows"):
+        record_mlp(tiny_mlp(), x[:0], Recorder())
+    rec = Recorder()
+    assert record_mlp(tiny_mlp(), x, rec, batch_rows=2) == 5
+    np.testing.assert_allclose(rec.stats()["layers.0.weight"].gram, x.T.astype(float) @ x)

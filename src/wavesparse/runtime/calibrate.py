@@ -30,6 +30,7 @@ import os
 
 import numpy as np
 
+from wavesparse import _validate as check
 from wavesparse.calibration import Recorder
 from wavesparse.runtime.mlp import mlp_weight_names
 from wavesparse.runtime.reference import encoder_forward, gelu, mlp_forward
@@ -101,12 +102,17 @@ def record_mlp(weights, x, recorder, activation="relu", batch_rows=4096):
 
     See the module's example.
     """
+    batch_rows = check.index(batch_rows, "batch_rows")
+    if batch_rows < 1:
+        raise ValueError("batch_rows must be at least 1, got %d" % batch_rows)
     names = mlp_weight_names(weights)
     layers = [(weights[n], weights[n[:-len("weight")] + "bias"]) for n in names]
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != np.shape(layers[0][0])[1]:
         raise ValueError("the inputs must have shape (rows, %d) for %s, got %s"
                          % (np.shape(layers[0][0])[1], names[0], x.shape))
+    if x.shape[0] == 0:
+        raise ValueError("x holds no rows: nothing to record")
     for start in range(0, x.shape[0], batch_rows):
         h = x[start:start + batch_rows]
         for i, name in enumerate(names):
@@ -115,6 +121,33 @@ def record_mlp(weights, x, recorder, activation="relu", batch_rows=4096):
                 h = mlp_forward(layers[i:i + 1], h)  # one layer: no activation yet
                 h = np.maximum(h, 0) if activation == "relu" else gelu(h)
     return x.shape[0]
+
+
+def _refuse_output_over(output, inputs):
+    """-o must not name a file the command reads."""
+    for what, path in inputs:
+        if path is None or not os.path.exists(path) or not os.path.exists(output):
+            continue
+        if os.path.samefile(path, output):
+            raise ValueError("-o %s is %s %s: refusing to write the statistics over it"
+                             % (output, what, path))
+
+
+def _load_inputs(path):
+    """The ``--inputs`` array: a .npy file of real numbers with at least one row."""
+    from wavesparse.halfs import is_half
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as exc:
+        raise ValueError("--inputs %s is not a .npy array: %s" % (path, exc)) from None
+    if not isinstance(x, np.ndarray):
+        raise ValueError("--inputs %s is not a .npy array (an .npz archive?)" % path)
+    if x.dtype.kind not in "fiu" and not is_half(x.dtype):
+        raise ValueError("--inputs %s holds %s values; real numbers are needed"
+                         % (path, x.dtype))
+    if x.ndim == 2 and x.shape[0] == 0:
+        raise ValueError("--inputs %s holds no rows (shape %s)" % (path, x.shape))
+    return x
 
 
 def add_arguments(p):
@@ -164,6 +197,12 @@ def run(args, out):
         raise ValueError("--batch must be at least 1, got %d" % args.batch)
     if not args.output.endswith(".safetensors"):
         raise ValueError("-o %s: the statistics file is .safetensors" % args.output)
+    _refuse_output_over(args.output, [("the checkpoint", args.checkpoint),
+                                      ("--texts", args.texts), ("--inputs", args.inputs)])
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if not os.path.isdir(folder):
+        raise ValueError("-o %s: folder %s does not exist"
+                         % (args.output, os.path.dirname(args.output) or folder))
     weights = io.load(args.checkpoint, dense=True)
     recorder = Recorder(gram=not args.no_gram)
     encoder = is_encoder(weights)
@@ -171,8 +210,11 @@ def run(args, out):
         if not encoder:
             raise ValueError("--texts needs an encoder checkpoint; %s holds no encoder "
                              "(an MLP takes --inputs)" % args.checkpoint)
-        with open(args.texts, encoding="utf8") as f:
-            texts = [line.strip() for line in f if line.strip()]
+        try:
+            with open(args.texts, encoding="utf8") as f:
+                texts = [line.strip() for line in f if line.strip()]
+        except UnicodeDecodeError as exc:
+            raise ValueError("--texts %s is not UTF-8 text: %s" % (args.texts, exc)) from None
         if not texts:
             raise ValueError("--texts %s holds no text" % args.texts)
         config = resolve_config(args.checkpoint, args.config)
@@ -191,7 +233,7 @@ def run(args, out):
         if encoder:
             raise ValueError("--inputs needs an MLP checkpoint; %s holds an encoder "
                              "(use --texts)" % args.checkpoint)
-        x = np.load(args.inputs, allow_pickle=False)
+        x = _load_inputs(args.inputs)
         rows = record_mlp(weights, x, recorder, args.activation)
         source = "%d rows of %s" % (rows, os.path.basename(args.inputs))
     recorder.save(args.output, metadata={"checkpoint": os.path.basename(args.checkpoint),
