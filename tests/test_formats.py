@@ -238,3 +238,24 @@ def test_type_errors_name_the_users_argument():
     from wavesparse import SparseLinear
     with pytest.raises(TypeError, match="weight must be a scipy.sparse CSR or BSR .* got COO"):
         SparseLinear(sp.coo_array(np.eye(2)))
+
+
+@pytest.mark.parametrize("fmt", ["csr", "bsr"])
+def test_to_half_refuses_values_beyond_the_16_bit_range(fmt):
+    """to_half turned 1e6 (and 65520, which rounds up) into inf with only a
+    RuntimeWarning.  Oracle: the dtypes' largest finite values, written out."""
+    import ml_dtypes
+    biggest = {np.dtype(np.float16): (2 - 2.0 ** -10) * 2.0 ** 15,
+               np.dtype(ml_dtypes.bfloat16): (2 - 2.0 ** -7) * 2.0 ** 127}
+    for dtype, top in biggest.items():
+        for value in ((65520.0, 1e6) if dtype == np.float16 else (3.4e38,)):
+            dense = np.array([[0.0, 1.0], [value, 0.0], [0.0, -2.0], [0.0, 0.0]])
+            A = formats.to_csr(dense) if fmt == "csr" else formats.to_bsr(dense, (2, 2))
+            with pytest.raises(ValueError, match="beyond %s's range" % dtype.name):
+                formats.to_half(A, dtype)
+        dense = np.array([[0.0, top], [-top, 0.0]])
+        A = formats.to_csr(dense) if fmt == "csr" else formats.to_bsr(dense, (2, 2))
+        got = formats.to_half(A, dtype)
+        assert got.dtype == dtype
+        assert np.array_equal(got.data.astype(np.float64).ravel()[got.data.ravel() != 0],
+                              [top, -top])

@@ -7,6 +7,7 @@ zeros) with int32 indices when the matrix fits, int64 otherwise.
 
 import functools
 
+import ml_dtypes
 import numpy as np
 import scipy.sparse as sp
 
@@ -152,6 +153,9 @@ def to_half(A, dtype=np.float16):
     TypeError
         For another sparse format or value dtype, or a ``dtype`` that is not
         float16 or bfloat16.
+    ValueError
+        For a finite value beyond the 16-bit dtype's range (it would become
+        inf).
 
     Examples
     --------
@@ -179,8 +183,15 @@ def to_half(A, dtype=np.float16):
     # scipy's BSR constructor refuses 16-bit data: built over A's own (wide)
     # values, the result is then given the 16-bit ones.
     wide = A.data if A.dtype in check.FLOAT_DTYPES else A.data.astype(np.float32)
+    with np.errstate(over="ignore"):
+        data = A.data.astype(target)
+    overflow = np.isinf(data.astype(np.float32)) & np.isfinite(A.data.astype(np.float32))
+    if overflow.any():
+        raise ValueError("A holds values beyond %s's range: |value| up to %g, the largest "
+                         "%s is %g" % (target.name, float(np.abs(wide[overflow]).max()),
+                                       target.name, float(ml_dtypes.finfo(target).max)))
     result = assemble(cls, (wide, A.indices, A.indptr), A.shape, **kwargs)
-    result.data = A.data.astype(target)
+    result.data = data
     return result
 
 
