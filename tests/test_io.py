@@ -357,3 +357,22 @@ def test_16_bit_sparse_parts_keep_their_dtype_through_load_save_and_reports(tmp_
     row = report.tensor_row("w", loaded)
     assert row["dtype"] == "bfloat16" and row["dense_bytes"] == 8 * 2
     assert row["stored_bytes"] == 3 * 2 + loaded.indices.nbytes + loaded.indptr.nbytes
+
+
+@pytest.mark.parametrize("layout", ["csr", "bsr"])
+def test_dense_load_of_16_bit_sparse_parts_gives_the_16_bit_dtype(tmp_path, layout):
+    """load(dense=True) gave float32 for a bf16 or float16 CSR/BSR, so
+    re-pruning a 16-bit sparse checkpoint wrote float32 (twice the bytes).
+    Oracle: the dense 16-bit array that was packed."""
+    pytest.importorskip("safetensors", reason="the safetensors package is not installed")
+    import ml_dtypes
+    from wavesparse import formats
+    for dtype in (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)):
+        w = np.float32([[0, 1.5, 0, -2], [0, 0, 3.1, 0]]).astype(dtype)
+        wide = w.astype(np.float32)
+        packed = formats.to_csr(wide) if layout == "csr" else formats.to_bsr(wide, (2, 2))
+        path = tmp_path / ("%s.safetensors" % dtype.name)
+        io.save(path, {"w": formats.to_half(packed, dtype)})
+        got = io.load(path, dense=True)["w"]
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got.view(np.uint16), w.view(np.uint16))

@@ -227,7 +227,8 @@ def load(path, dense=False):
     path : str or os.PathLike
         A ``.safetensors`` or ``.npz`` file, dense or written by :func:`save`.
     dense : bool
-        Give sparse entries back as dense ndarrays of their original shape.
+        Give sparse entries back as dense ndarrays of their original shape
+        (16-bit sparse parts as 16-bit arrays).
 
     Returns
     -------
@@ -288,6 +289,8 @@ def load(path, dense=False):
             matrix.stored_dtype = stored  # saved back as it was; reported as stored
         if dense:
             out[name] = to_dense(matrix, original)
+            if is_half(stored):  # the values as the file holds them (exact)
+                out[name] = out[name].astype(stored)
         else:
             out[name] = matrix
             if original is not None:
