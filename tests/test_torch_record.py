@@ -193,3 +193,58 @@ def test_a_linear_called_with_its_input_as_a_keyword():
         x = x.double().numpy()
         assert stats[name].rows == 14
         np.testing.assert_allclose(stats[name].gram, x.T @ x, rtol=1e-10)
+
+
+class CountingNet(torch.nn.Module):
+    """One Linear; counts its forward passes."""
+
+    def __init__(self):
+        super().__init__()
+        self.l, self.calls = torch.nn.Linear(4, 2), 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.l(x)
+
+
+def test_what_saving_would_refuse_is_refused_before_the_model_runs(tmp_path):
+    """A wrong path, metadata or gram was found by Recorder.save after every
+    batch had run (hours of a large model's calibration lost); metadata of
+    non-str values was kept in memory as it was."""
+    net = CountingNet()
+    data = [torch.randn(3, 4)]
+    cases = [(ValueError, "path must name a .safetensors", {"path": tmp_path / "s.npz"}),
+             (ValueError, "does not exist", {"path": tmp_path / "no" / "s.safetensors"}),
+             (TypeError, "path must be", {"path": 3}),
+             (TypeError, "metadata must be a dict of str to str", {"metadata": {"a": 1}}),
+             (TypeError, "metadata must be a dict of str to str", {"metadata": {"a": None}}),
+             (TypeError, "gram must be", {"gram": "no"})]
+    for error, message, kwargs in cases:
+        with pytest.raises(error, match=message):
+            record(net, data, **kwargs)
+    assert net.calls == 0
+    stats = record(net, data, path=tmp_path / "s.safetensors", metadata={"a": "b"})
+    assert net.calls == 2 and load_stats(tmp_path / "s.safetensors").metadata["a"] == "b"
+    x = data[0].double().numpy()
+    np.testing.assert_allclose(stats["l.weight"].gram, x.T @ x, rtol=1e-12)
+
+
+def test_an_attention_mask_given_as_numpy_or_a_list():
+    """A dict batch's attention_mask that is not a tensor was an
+    AttributeError (.detach); padding rows are left out as for a tensor."""
+    class Masked(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l = torch.nn.Linear(4, 4)
+
+        def forward(self, x, attention_mask=None):
+            return self.l(x)
+
+    torch.manual_seed(6)
+    x = torch.randn(2, 3, 4)
+    mask = [[1, 1, 0], [1, 0, 0]]
+    real = x.double().numpy()[np.array(mask, bool)]
+    for given in (mask, np.array(mask)):
+        stats = record(Masked(), [{"x": x, "attention_mask": given}])
+        assert stats["l.weight"].rows == 3
+        np.testing.assert_allclose(stats["l.weight"].gram, real.T @ real, rtol=1e-12)

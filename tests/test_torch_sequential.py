@@ -154,3 +154,9 @@ def test_a_bfloat16_model_is_pruned_in_its_dtype():
 def test_make_pruner_must_give_a_pruner():
     with pytest.raises(TypeError, match=r"make_pruner\(stats\) must give .*got int"):
         prune_sequential(Stack(depth=1), batches(n=1), lambda stats: 3)
+
+
+def test_block_of_and_progress_must_be_callable():
+    for name in ("block_of", "progress"):
+        with pytest.raises(TypeError, match="%s must be callable, got int" % name):
+            prune_sequential(Stack(depth=1), batches(n=1), MAKERS["wanda"], **{name: 3})

@@ -8,6 +8,7 @@ attention block) are found on the first batch and share one set of sums, as
 ``Recorder.add`` with a list of names does.
 """
 
+import os
 import weakref
 
 import torch
@@ -22,7 +23,7 @@ __all__ = ["record"]
 def _row_mask(batch):
     """The batch's ``attention_mask`` (True = a real token), if it has one."""
     mask = batch.get("attention_mask") if isinstance(batch, dict) else None
-    return None if mask is None else mask.detach().to(torch.bool)
+    return None if mask is None else torch.as_tensor(mask).detach().to(torch.bool)
 
 
 def _rows(x, mask):
@@ -77,6 +78,24 @@ def _sums_device(device):
         raise ValueError("device %r cannot hold the float64 sums: %s"
                          % (str(device), str(exc).splitlines()[0])) from None
     return device
+
+
+def _check_output(path, metadata):
+    """What :meth:`Recorder.save` would refuse, refused before the model runs."""
+    if metadata is not None and (not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+        raise TypeError("metadata must be a dict of str to str, got %r" % (metadata,))
+    if path is None:
+        return
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError("path must be a str or os.PathLike, got %s" % type(path).__name__)
+    path = os.fspath(path)
+    if os.path.splitext(path)[1].lower() != ".safetensors":
+        raise ValueError("path must name a .safetensors file (calibration statistics), "
+                         "got %r" % path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError("path %r: folder %s does not exist" % (path, folder))
 
 
 def _layer_input(args, kwargs):
@@ -141,7 +160,8 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         by default every ``nn.Linear`` weight.
     path : str or os.PathLike, optional
         Where to save the statistics file (written to a temporary name and
-        renamed).
+        renamed); a ``.safetensors`` name in an existing folder, checked
+        before the model runs.
     gram : bool
         Also record the Gram matrices X^T X (SparseGPT needs them).
     metadata : dict of str to str, optional
@@ -191,6 +211,8 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1, got %d" % chunk_rows)
     device = _sums_device(device)
+    _check_output(path, metadata)
+    recorder = Recorder(gram=gram)
     layers = chosen_linears(model, include, exclude)
     names = list(layers)
     by_module = {layer: name for name, layer in layers.items()}
@@ -246,7 +268,6 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         raise ValueError("batches is empty: record needs at least one batch")
     info = {"source": "wavesparse.torch.record", "batches": str(count)}
     info.update(metadata or {})
-    recorder = Recorder(gram=gram)
     for leader, members in state["members"].items():
         sums[leader].into(recorder, "inputs of %s" % ", ".join(members))
     if path is not None:

@@ -105,6 +105,9 @@ def prune_sequential(model, batches, make_pruner, include=None, exclude=None,
                         "pruner (lambda stats: WandaPruner(0.5, stats)), got %s"
                         % (make_pruner.__name__ if isinstance(make_pruner, type)
                            else type(make_pruner).__name__))
+    for name, value in (("block_of", block_of), ("progress", progress)):
+        if value is not None and not callable(value):
+            raise TypeError("%s must be callable, got %s" % (name, type(value).__name__))
     batches = batches if isinstance(batches, (list, tuple)) else list(batches)
     if not batches:
         raise ValueError("batches is empty: prune_sequential needs at least one batch")
