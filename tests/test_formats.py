@@ -259,3 +259,27 @@ def test_to_half_refuses_values_beyond_the_16_bit_range(fmt):
         assert got.dtype == dtype
         assert np.array_equal(got.data.astype(np.float64).ravel()[got.data.ravel() != 0],
                               [top, -top])
+
+
+def test_to_half_keeps_a_padded_bsr_s_logical_shape(tmp_path):
+    """to_half dropped ``original_shape``: the 16-bit copy of a padded BSR
+    loaded from a file ran as its padded (8, 12) shape and was saved
+    without its logical one.  Oracle: the dense (6, 10) weight."""
+    import ml_dtypes
+    from wavesparse import io
+    from wavesparse.runtime import Linear
+    pytest.importorskip("safetensors", reason="the safetensors package is not installed")
+    w = np.random.default_rng(3).standard_normal((6, 10)).astype(np.float32)
+    padded = formats.to_bsr(w, (4, 4), pad=True)
+    padded.original_shape = (6, 10)
+    io.save(tmp_path / "a.safetensors", {"w": padded})
+    half = formats.to_half(io.load(tmp_path / "a.safetensors")["w"], ml_dtypes.bfloat16)
+    assert half.shape == (8, 12) and half.original_shape == (6, 10)
+    x = np.random.default_rng(4).standard_normal((10, 3)).astype(np.float32)
+    want = w.astype(ml_dtypes.bfloat16).astype(np.float64) @ x
+    np.testing.assert_allclose(Linear(half)(x), want, rtol=1e-5, atol=1e-5)
+    io.save(tmp_path / "b.safetensors", {"w": half})
+    back = io.load(tmp_path / "b.safetensors", dense=True)["w"]
+    assert back.shape == (6, 10) and back.dtype == ml_dtypes.bfloat16
+    np.testing.assert_array_equal(back.astype(np.float32),
+                                  w.astype(ml_dtypes.bfloat16).astype(np.float32))

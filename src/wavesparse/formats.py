@@ -145,8 +145,9 @@ def to_half(A, dtype=np.float16):
     Returns
     -------
     scipy.sparse.csr_array or bsr_array
-        Same format, shape and blocksize, sharing ``A``'s ``indices`` and
-        ``indptr`` (no copy); its ``data`` is the 16-bit values.
+        Same format, shape and blocksize (and ``original_shape``, where
+        ``A`` has one), sharing ``A``'s ``indices`` and ``indptr`` (no copy);
+        its ``data`` is the 16-bit values.
 
     Raises
     ------
@@ -192,6 +193,9 @@ def to_half(A, dtype=np.float16):
                                        target.name, float(ml_dtypes.finfo(target).max)))
     result = assemble(cls, (wide, A.indices, A.indptr), A.shape, **kwargs)
     result.data = data
+    original = getattr(A, "original_shape", None)
+    if original is not None:  # a padded BSR keeps its logical shape
+        result.original_shape = original
     return result
 
 
