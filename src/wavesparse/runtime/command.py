@@ -61,7 +61,8 @@ def add_arguments(p):
 def tokenizer_for(checkpoint, path, max_length):
     """The tokenizer of an encoder checkpoint: ``path``, else the
     ``tokenizer.json`` beside the checkpoint, else MiniLM's; truncating to
-    ``max_length`` and padding with id 0."""
+    ``max_length`` and padding with id 0.  A file that is missing or not a
+    tokenizer is a ValueError naming it."""
     from tokenizers import Tokenizer
     if path is None:
         beside = os.path.join(os.path.dirname(os.path.abspath(checkpoint)),
@@ -71,7 +72,11 @@ def tokenizer_for(checkpoint, path, max_length):
         else:
             from wavesparse.quality import minilm
             path = os.path.join(minilm.model_dir(), "tokenizer.json")
-    tokenizer = Tokenizer.from_file(path)
+    try:
+        tokenizer = Tokenizer.from_file(path)
+    except Exception as exc:  # the tokenizers package raises plain Exception
+        raise ValueError("cannot read the tokenizer %s (--tokenizer): %s" % (path, exc)) \
+            from None
     tokenizer.enable_truncation(max_length=max_length)
     tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
     return tokenizer
