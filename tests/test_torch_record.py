@@ -248,3 +248,58 @@ def test_an_attention_mask_given_as_numpy_or_a_list():
         stats = record(Masked(), [{"x": x, "attention_mask": given}])
         assert stats["l.weight"].rows == 3
         np.testing.assert_allclose(stats["l.weight"].gram, real.T @ real, rtol=1e-12)
+
+
+class Siamese(torch.nn.Module):
+    """``proj`` runs twice; ``gate`` reads the input of one of its calls."""
+
+    def __init__(self, gate_first):
+        super().__init__()
+        self.gate, self.proj = torch.nn.Linear(4, 4), torch.nn.Linear(4, 4)
+        self.gate_first = gate_first
+
+    def forward(self, x):
+        h = torch.tanh(x)
+        if self.gate_first:
+            return self.proj(x) + self.proj(torch.relu(self.gate(x)))
+        return self.proj(h) + self.gate(h) + self.proj(x)
+
+
+@pytest.mark.parametrize("gate_first", [True, False])
+def test_a_linear_run_twice_shares_no_sums_with_a_layer_reading_one_of_its_inputs(gate_first):
+    """Sharing was decided call by call: with gate reading proj's first input,
+    the record either failed (the input of proj.weight is not the one it
+    shared) or gave gate proj's two inputs, 20 rows for its 10.  Oracle: each
+    layer's inputs computed by hand."""
+    torch.manual_seed(7)
+    net = Siamese(gate_first)
+    data = [torch.randn(5, 4) for _ in range(2)]
+    stats = record(net, data)
+    want = {"gate.weight": [], "proj.weight": []}
+    with torch.no_grad():
+        for x in data:
+            h = torch.tanh(x)
+            if gate_first:
+                want["gate.weight"].append(x)
+                want["proj.weight"] += [x, torch.relu(net.gate(x))]
+            else:
+                want["gate.weight"].append(h)
+                want["proj.weight"] += [h, x]
+    for name, inputs in want.items():
+        x = torch.cat(inputs).double().numpy()
+        assert stats[name].rows == x.shape[0]
+        np.testing.assert_allclose(stats[name].gram, x.T @ x, rtol=1e-10)
+
+
+def test_an_input_shared_on_the_first_batch_only_is_an_error():
+    class Sometimes(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b, self.calls = torch.nn.Linear(4, 2), torch.nn.Linear(4, 2), 0
+
+        def forward(self, x):
+            self.calls += 1
+            return self.a(x) + self.b(x if self.calls <= 2 else x.clone())
+
+    with pytest.raises(ValueError, match="b.weight are not the ones it shared with a.weight"):
+        record(Sometimes(), [torch.randn(3, 4) for _ in range(2)])

@@ -3,11 +3,13 @@
 :func:`record` hooks every chosen ``nn.Linear``, runs the model over the
 calibration batches without gradients, and feeds each layer's input to a
 :class:`wavesparse.calibration.Recorder`.  Layers fed the very same input
-tensor in a forward pass (the query, key and value projections of an
-attention block) are found on the first batch and share one set of sums, as
-``Recorder.add`` with a list of names does.
+tensors in a forward pass, call for call (the query, key and value
+projections of an attention block), are found on the first batch and share
+one set of sums, as ``Recorder.add`` with a list of names does; a layer run
+twice shares with no layer that reads only one of its inputs.
 """
 
+import itertools
 import os
 import weakref
 
@@ -35,31 +37,45 @@ def _rows(x, mask):
 
 
 class _Groups:
-    """Which chosen layers take the same input tensor: found on the first
-    batch, checked on every other."""
+    """Which chosen layers take the same inputs: those whose calls in a
+    forward pass read the very same tensors, in the same order.  Found on
+    the first batch, checked on every other."""
 
     def __init__(self, names):
         self.names = names
-        self.leader = {}       # name -> the first layer (in call order) with its input
-        self._seen = {}        # id(input) -> (weakref to it, leader name)
+        self.inputs = {}       # name -> the inputs of its calls (serial numbers), in order
+        self._seen = {}        # id(input) -> (weakref to it, serial number)
+        self._serials = itertools.count()
 
     def note(self, name, x):
         entry = self._seen.get(id(x))
-        if entry is not None and entry[0]() is x:
-            self.leader[name] = entry[1]
-        else:
-            self._seen[id(x)] = (weakref.ref(x), name)
-            self.leader[name] = name
+        if entry is None or entry[0]() is not x:
+            entry = (weakref.ref(x), next(self._serials))
+            self._seen[id(x)] = entry
+        self.inputs.setdefault(name, []).append(entry[1])
 
     def members(self):
+        """``{leader: [members]}``, the leader being the member called first."""
+        first = {}             # the inputs -> the first layer called with them
+        for name in self.inputs:   # in order of their first calls
+            first.setdefault(tuple(self.inputs[name]), name)
         out = {}
         for name in self.names:
-            if name in self.leader:
-                out.setdefault(self.leader[name], []).append(name)
+            if name in self.inputs:
+                out.setdefault(first[tuple(self.inputs[name])], []).append(name)
         return out
 
+    def check(self, members):
+        """A ValueError unless each group's members read its leader's inputs."""
+        for leader, group in members.items():
+            for name in group:
+                if self.inputs.get(name) != self.inputs.get(leader):
+                    raise ValueError("the inputs of %s are not the ones it shared with %s "
+                                     "on the first batch" % (name, ", ".join(
+                                         n for n in group if n != name)))
+
     def reset(self):
-        self._seen = {}
+        self.inputs, self._seen = {}, {}
 
 
 def _sums_device(device):
@@ -227,10 +243,6 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
         calls[name] += 1
         if state["mode"] == "find":
             return
-        if groups.leader.get(name) != state["leaders"].get(name):
-            raise ValueError("the input of %s is not the one it shared on the first "
-                             "batch (with %s)" % (name, ", ".join(state["members"].get(
-                                 state["leaders"].get(name), [name]))))
         if name in state["members"]:
             sums[name].add(_rows(x.detach(), state["mask"]), chunk_rows)
         if stop_early and calls == state["calls"]:
@@ -244,12 +256,12 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
             for batch in batches:
                 if count == 0:
                     run_batch(model, batch)
-                    missing = [n for n in names if n not in groups.leader]
+                    missing = [n for n in names if n not in groups.inputs]
                     if missing:
                         raise ValueError("the forward pass never reached %s; leave "
                                          "them out with exclude" % ", ".join(missing))
                     state.update(mode="record", members=groups.members(),
-                                 leaders=dict(groups.leader), calls=dict(calls))
+                                 calls=dict(calls))
                     sums = {leader: _DeviceSums(members, layers[leader].in_features,
                                                 device, gram)
                             for leader, members in state["members"].items()}
@@ -260,6 +272,7 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
                     run_batch(model, batch)
                 except _StopForward:
                     pass
+                groups.check(state["members"])
                 count += 1
     finally:
         for handle in handles:
