@@ -216,3 +216,40 @@ def test_load_state_dict_refuses_a_wrong_state_and_changes_nothing():
         assert all(torch.equal(before[n], sparse.masks[n]) for n in before)
     sparse.load_state_dict(good)
     assert all(torch.equal(good["masks"][n], sparse.masks[n]) for n in before)
+
+
+def test_a_closure_s_gradients_are_masked_and_feed_rigl():
+    """With step(closure), the optimizer made the gradients inside its step,
+    after the masking: the momentum of inactive weights grew, and a RigL
+    update step without an earlier backward() failed (no gradient).
+    Oracle: momentum zero off the mask; RigL's grown weights are the largest
+    |dense gradient| among the inactive ones, computed here by hand."""
+    net = mlp()
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    dsp = DynamicSparsePruner(0.8, method="rigl", update_every=3, end_step=100,
+                              drop_fraction=0.2, decay="constant")
+    sparse = SparseTraining(net, dsp, opt)
+    x, y = data()
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        sparse.step(closure)
+        for n, p in sparse.params.items():
+            assert not opt.state[p]["momentum_buffer"][~sparse.masks[n]].any()
+    before = {n: m.clone() for n, m in sparse.masks.items()}
+    net.zero_grad()
+    torch.nn.functional.cross_entropy(net(x), y).backward()
+    dense = {n: p.grad.clone() for n, p in sparse.params.items()}
+    sparse.step(closure)
+    for n, old in before.items():
+        new = sparse.masks[n]
+        grown, idle = new & ~old, ~new & ~old
+        assert 0 < int(grown.sum()) <= int(np.floor(0.2 * int(old.sum())))
+        # RigL grows the largest |dense gradient|: no weight left inactive
+        # has a larger one than a weight grown.
+        assert float(dense[n].abs()[grown].min()) >= float(dense[n].abs()[idle].max())

@@ -116,6 +116,12 @@ class SparseTraining:
         return grads
 
     @torch.no_grad()
+    def _mask_grads(self):
+        for n, p in self.params.items():
+            if p.grad is not None:
+                p.grad.masked_fill_(~self.masks[n], 0)
+
+    @torch.no_grad()
     def _reset_state(self, grown):
         for n, where in grown.items():
             p = self.params[n]
@@ -133,7 +139,9 @@ class SparseTraining:
         Parameters
         ----------
         closure : callable, optional
-            Passed to ``optimizer.step``.
+            Passed to ``optimizer.step`` (L-BFGS): the gradients it makes are
+            masked after each evaluation, and RigL's update reads those of
+            the first (no ``loss.backward()`` is needed before ``step``).
 
         Returns
         -------
@@ -154,15 +162,27 @@ class SparseTraining:
         """
         self.step_count += 1
         update = self.pruner.should_update(self.step_count)
-        grads = self._dense_grads() if update and self.pruner.method == "rigl" else None
-        with torch.no_grad():
-            for n, p in self.params.items():
-                if p.grad is not None:
-                    p.grad.masked_fill_(~self.masks[n], 0)
-        loss = self.optimizer.step() if closure is None else self.optimizer.step(closure)
+        rigl = update and self.pruner.method == "rigl"
+        grads = {}
+        if closure is None:
+            grads.update(self._dense_grads() if rigl else {})
+            self._mask_grads()
+            loss = self.optimizer.step()
+        else:
+            def masked_closure():
+                # The optimizer makes the gradients here: masked as they come,
+                # RigL's dense ones kept from the first evaluation.
+                with torch.enable_grad():
+                    value = closure()
+                if rigl and not grads:
+                    grads.update(self._dense_grads())
+                self._mask_grads()
+                return value
+            loss = self.optimizer.step(masked_closure)
         self._apply_masks()
         if update:
-            masks, changed = self.pruner.update(self.step_count, self._weights(), grads)
+            masks, changed = self.pruner.update(self.step_count, self._weights(),
+                                                grads if rigl else None)
             self.masks = self._to_torch(masks)
             grown = {n: w for n, w in self._to_torch(changed).items() if bool(w.any())}
             self._reset_state(grown)
