@@ -116,6 +116,27 @@ def check_prune_ties(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", HALVES, ids=str)
+def test_prune_ties_refuses_what_it_would_misread(dtype):
+    """A negative ties was taken as 0, 2.5 as 2, a float32 value the 16-bit
+    dtype rounds (1.0001 -> 1) silently moved the threshold onto the 1s, a
+    float32 w failed inside numpy, and ties past a C long overflowed.
+    Oracle for the last: every |w| <= 1 pruned, written out."""
+    w = np.float32([1, -1, 0.5, 1, 3]).astype(dtype)
+    for error, message, value, ties in ((ValueError, "ties must be >= 0", 1, -1),
+                                        (TypeError, "ties must be an integer", 1, 2.5),
+                                        (ValueError, "holds exactly", np.float32(1.0001), 1),
+                                        (ValueError, "magnitude", -1.0, 1),
+                                        (ValueError, "magnitude", float("nan"), 1)):
+        with pytest.raises(error, match=message):
+            halfs.prune_ties(w, value, ties)
+    with pytest.raises(TypeError, match="w must be a float16 or bfloat16 ndarray"):
+        halfs.prune_ties(np.float32([1, 2]), np.float32(1), 1)
+    pruned, mask, used = halfs.prune_ties(w, dtype.type(1), 10 ** 20)
+    np.testing.assert_array_equal(mask, [False, False, False, False, True])
+    assert used == 3 and pruned.astype(np.float32).tolist() == [0, 0, 0, 0, 3]
+
+
+@pytest.mark.parametrize("dtype", HALVES, ids=str)
 def test_opencl_backend_is_refused_for_16_bit(dtype):
     with pytest.raises(TypeError, match="16-bit"):
         ops.kth_magnitude(np.ones(4, dtype), 0, backend="opencl")

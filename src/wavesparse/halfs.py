@@ -21,6 +21,7 @@ import ml_dtypes
 import numpy as np
 
 from wavesparse import _select16
+from wavesparse import _validate as check
 
 __all__ = ["HALF_DTYPES", "is_half", "is_float", "inf_key", "histogram",
            "select", "value_of", "threshold_key", "apply_threshold"]
@@ -195,7 +196,8 @@ def prune_ties(w, value, ties, buffers=None, argument="w"):
     with ``|w| == value`` the first ``ties`` in C order (the position rule
     of :mod:`wavesparse.pruning.selection`), in one pass in C.
 
-    ``value`` is a magnitude of ``w``'s dtype (exact); ``buffers`` as in
+    ``value`` is a magnitude of ``w``'s dtype (exact; a value the dtype
+    would round is a ValueError); ``buffers`` as in
     :func:`apply_threshold`.  Returns ``(pruned, mask, ties pruned)``, the
     last ``min(ties, count of |w| == value)``.
 
@@ -207,11 +209,23 @@ def prune_ties(w, value, ties, buffers=None, argument="w"):
     >>> pruned, n
     (array([0., 0., 0., 1., 3.], dtype=float16), 2)
     """
+    if not isinstance(w, np.ndarray) or not is_half(w.dtype):
+        raise TypeError("%s must be a float16 or bfloat16 ndarray, got %s"
+                        % (argument, getattr(w, "dtype", type(w).__name__)))
+    ties = check.index(ties, "ties")
+    if ties < 0:
+        raise ValueError("ties must be >= 0, got %d" % ties)
+    with np.errstate(over="ignore"):
+        exact = np.asarray(value, dtype=w.dtype)
+    if exact.ndim or not float(value) >= 0 or float(exact) != float(value):
+        raise ValueError("value must be a magnitude (>= 0) that %s's dtype %s holds "
+                         "exactly, got %r" % (argument, w.dtype, value))
+    ties = min(ties, w.size)
     if w.size == 0:
         return w.copy(), np.zeros(w.shape, dtype=bool), 0
     if not w.flags.c_contiguous:
         w = np.ascontiguousarray(w)
-    key = int(np.asarray(value, dtype=w.dtype).view(np.uint16)) & 0x7FFF
+    key = int(exact.view(np.uint16)) & 0x7FFF
     out, out_mask = buffers or (None, None)
     bits, mask, used = _select16.apply_threshold(
         w.reshape(1, -1).view(np.uint16), key, inf_key(w.dtype), argument, out, out_mask,
