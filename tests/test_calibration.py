@@ -255,3 +255,18 @@ def test_add_sums_refuses_what_does_not_fit():
         rec.add_sums("w", 1.5, np.ones(3), np.ones((3, 3)))
     assert rec.stats()["w"].rows == 2
     Recorder(gram=False).add_sums("v", 3, np.ones(2))
+
+
+def test_add_sums_refuses_sums_no_inputs_can_give():
+    """Negative sums of squares were taken: Wanda's column norms became NaN
+    (a RuntimeWarning only) and the NaN-scored weights were kept; zero rows
+    with non-zero sums were taken too.  The recorder is unchanged after."""
+    rec = Recorder(gram=False)
+    rec.add("w", np.array([[1.0, 2.0, 2.0]]))
+    with pytest.raises(ValueError, match="sum_squares of w holds negative values"):
+        rec.add_sums("w", 3, np.array([1.0, -4.0, 2.0]))
+    with pytest.raises(ValueError, match="rows is 0 but the sums of w are not zero"):
+        rec.add_sums("w", 0, np.array([1.0, 4.0, 2.0]))
+    rec.add_sums("w", 0, np.zeros(3))
+    stats = rec.stats()["w"]
+    assert stats.rows == 1 and stats.sum_squares.tolist() == [1.0, 4.0, 4.0]

@@ -178,6 +178,11 @@ class Recorder:
         for part, what in ((sum_squares, "sum_squares"), (gram, "gram")):
             if part is not None and not np.isfinite(part).all():
                 raise ValueError("%s of %s holds NaN or inf" % (what, ", ".join(names)))
+        if (sum_squares < 0).any():
+            raise ValueError("sum_squares of %s holds negative values: sums of squares are "
+                             ">= 0" % ", ".join(names))
+        if rows == 0 and (sum_squares.any() or (gram is not None and gram.any())):
+            raise ValueError("rows is 0 but the sums of %s are not zero" % ", ".join(names))
         sums = self._sums_for(names, width, input)
         sums.sum_squares += sum_squares
         if sums.gram is not None:
