@@ -176,3 +176,20 @@ def test_real_checkpoint_minilm(tmp_path):
     np.testing.assert_array_equal(back[name], expected)
     np.testing.assert_array_equal(back["embeddings.word_embeddings.weight"],
                                   original["embeddings.word_embeddings.weight"])
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_nm_layout_of_a_16_bit_checkpoint_is_one_line(tmp_path, dtype):
+    """--method nm --layout nm on a 16-bit checkpoint was a traceback from
+    to_nm (float32 or float64 only), exit 1."""
+    import ml_dtypes
+    source = tmp_path / "half.safetensors"
+    kind = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16}[dtype]
+    w = np.random.default_rng(1).standard_normal((8, 16)).astype(kind)
+    io.save(source, {"w": w})
+    done = run("prune", source, "-o", tmp_path / "out.safetensors", "--method", "nm",
+               "--layout", "nm")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--layout nm" in lines[0] and dtype in lines[0], done.stderr
+    assert not (tmp_path / "out.safetensors").exists()

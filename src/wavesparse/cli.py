@@ -247,6 +247,12 @@ def _prune(args, out):
     tensors = io.load(args.input, dense=True)
     plan = _read_plan(args, tensors)
     chosen, left = _choose(tensors, args.include, args.exclude)
+    if args.layout == "nm":
+        wide = [n for n in chosen if tensors[n].dtype not in (np.float32, np.float64)]
+        if wide:
+            raise UsageError("--layout nm stores float32 or float64 values; %s holds %s "
+                             "(--layout dense or csr keep its dtype)"
+                             % (wide[0], tensors[wide[0]].dtype))
     start = time.perf_counter()
     if plan:
         _check_plan_covers(plan, chosen)
