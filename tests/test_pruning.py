@@ -278,3 +278,17 @@ def test_gradual_on_a_model_and_one_shot_equivalence():
         np.testing.assert_array_equal(masks[name], one_masks[name])
     later, later_masks = g.prune_step(model, 5)  # off the grid: masks applied
     np.testing.assert_array_equal(later["a"], np.where(masks["a"], model["a"], 0))
+
+
+def test_include_and_exclude_given_as_one_string_are_refused():
+    """include="fc.weight" was read letter by letter: "include pattern 'f'
+    matches no tensor name", or, where every letter matched, a wrong choice."""
+    from wavesparse.pruning import layer_choice
+    w = {"fc.weight": np.ones((2, 2)), "b": np.ones(2)}
+    for kind in ("include", "exclude"):
+        with pytest.raises(TypeError, match="%s must be a list of glob patterns" % kind):
+            layer_choice(w, **{kind: "fc.weight"})
+        with pytest.raises(TypeError, match="%s must be a list of glob patterns" % kind):
+            layer_choice(w, **{kind: ["fc.weight", 3]})
+    assert layer_choice(w, include=("fc.*" for _ in range(1))) == {
+        "fc.weight": None, "b": "not included"}

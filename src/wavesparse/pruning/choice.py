@@ -35,6 +35,7 @@ def layer_choice(weights, include=None, exclude=None):
     {'fc.weight': None, 'fc.bias': '1-D: kept dense (name it exactly in include to prune it)'}
     """
     names = list(weights)
+    include, exclude = _glob_list(include, "include"), _glob_list(exclude, "exclude")
     for kind, patterns in (("include", include), ("exclude", exclude)):
         for pattern in patterns or ():
             if not fnmatch.filter(names, pattern):
@@ -63,6 +64,18 @@ def layer_choice(weights, include=None, exclude=None):
         else:
             choice[name] = None
     return choice
+
+
+def _glob_list(patterns, kind):
+    """``patterns`` as a list of str (None stays None); a TypeError for a
+    lone str, whose letters would otherwise be taken as patterns."""
+    if patterns is None:
+        return None
+    if not isinstance(patterns, str):
+        patterns = list(patterns)
+    if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
+        raise TypeError("%s must be a list of glob patterns (str), got %r" % (kind, patterns))
+    return patterns
 
 
 def _describe(value):
