@@ -160,3 +160,21 @@ def test_block_of_and_progress_must_be_callable():
     for name in ("block_of", "progress"):
         with pytest.raises(TypeError, match="%s must be callable, got int" % name):
             prune_sequential(Stack(depth=1), batches(n=1), MAKERS["wanda"], **{name: 3})
+
+
+def test_a_pruner_whose_globs_leave_out_part_of_a_block():
+    """make_pruner giving a pruner that excludes one weight of a block was a
+    KeyError on that weight; it is left as it was, without a mask.  Oracle:
+    Wanda's count per output row in the up weights, down untouched."""
+    torch.manual_seed(3)
+    net = Stack(depth=2)
+    down = {i: net.layers[i].down.weight.detach().clone() for i in range(2)}
+    def make(stats):   # a block without a down weight gets no exclude (it would match nothing)
+        return WandaPruner(0.6, stats, exclude=[n for n in stats if "down" in n] or None)
+
+    masks, _ = prune_sequential(net, batches(), make)
+    assert sorted(masks) == ["head.weight", "layers.0.up.weight", "layers.1.up.weight"]
+    for i in range(2):
+        assert torch.equal(net.layers[i].down.weight, down[i])
+        # Wanda compares weights within each output row: 24 rows of 12.
+        assert int((net.layers[i].up.weight == 0).sum()) == 24 * round(0.6 * 12)

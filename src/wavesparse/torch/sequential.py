@@ -130,7 +130,7 @@ def prune_sequential(model, batches, make_pruner, include=None, exclude=None,
         # dtype in torch) go as float32, and come back in their own dtype.
         pruned, kept = pruner.prune_model({n: to_numpy(weights[n]) for n in members})
         with torch.no_grad():
-            for n in members:
+            for n in (n for n in members if n in kept):  # the pruner's globs may leave some
                 weights[n].copy_(torch.from_numpy(np.asarray(pruned[n])))
                 masks[n] = torch.from_numpy(np.asarray(kept[n])).to(weights[n].device)
     return masks, list(blocks.items())
