@@ -288,7 +288,7 @@ def test_include_and_exclude_given_as_one_string_are_refused():
     for kind in ("include", "exclude"):
         with pytest.raises(TypeError, match="%s must be a list of glob patterns" % kind):
             layer_choice(w, **{kind: "fc.weight"})
-        with pytest.raises(TypeError, match="%s must be a list of glob patterns" % kind):
+        with pytest.raises(TypeError, match="%s must hold str glob patterns, got 3" % kind):
             layer_choice(w, **{kind: ["fc.weight", 3]})
     assert layer_choice(w, include=("fc.*" for _ in range(1))) == {
         "fc.weight": None, "b": "not included"}

@@ -35,7 +35,7 @@ import numpy as np
 from wavesparse import _validate as check
 from wavesparse._interop import as_numpy
 from wavesparse.halfs import is_half
-from wavesparse.pruning.choice import select_layers
+from wavesparse.pruning.choice import glob_patterns, select_layers
 
 __all__ = ["Pruner", "check_mask"]
 
@@ -51,19 +51,6 @@ def check_mask(mask, shape, name):
     if mask.shape != tuple(shape):
         raise ValueError("%s must have shape %s, got %s" % (name, tuple(shape), mask.shape))
     return mask
-
-
-def _patterns(value, name):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        raise TypeError("%s must be a list of glob patterns, got the str %r "
-                        "(write [%r])" % (name, value, value))
-    patterns = list(value)
-    for p in patterns:
-        if not isinstance(p, str):
-            raise TypeError("%s must hold str glob patterns, got %r" % (name, p))
-    return patterns or None
 
 
 class Pruner:
@@ -118,8 +105,8 @@ class Pruner:
 
     def __init__(self, sparsity, include=None, exclude=None, backend="auto"):
         self.sparsity = check.fraction(sparsity, "sparsity")
-        self.include = _patterns(include, "include")
-        self.exclude = _patterns(exclude, "exclude")
+        self.include = glob_patterns(include, "include")
+        self.exclude = glob_patterns(exclude, "exclude")
         self.backend = check.backend_name(backend)
         self.history = []
         self.progress = None

@@ -35,7 +35,7 @@ def layer_choice(weights, include=None, exclude=None):
     {'fc.weight': None, 'fc.bias': '1-D: kept dense (name it exactly in include to prune it)'}
     """
     names = list(weights)
-    include, exclude = _glob_list(include, "include"), _glob_list(exclude, "exclude")
+    include, exclude = glob_patterns(include, "include"), glob_patterns(exclude, "exclude")
     for kind, patterns in (("include", include), ("exclude", exclude)):
         for pattern in patterns or ():
             if not fnmatch.filter(names, pattern):
@@ -66,16 +66,27 @@ def layer_choice(weights, include=None, exclude=None):
     return choice
 
 
-def _glob_list(patterns, kind):
-    """``patterns`` as a list of str (None stays None); a TypeError for a
-    lone str, whose letters would otherwise be taken as patterns."""
-    if patterns is None:
+def glob_patterns(value, name):
+    """``value`` as a list of str glob patterns, None for none; a TypeError
+    naming ``name`` for a lone str (whose letters would be taken as
+    patterns) or a pattern that is not a str.
+
+    Examples
+    --------
+    >>> from wavesparse.pruning.choice import glob_patterns
+    >>> glob_patterns(("fc*",), "include"), glob_patterns([], "exclude")
+    (['fc*'], None)
+    """
+    if value is None:
         return None
-    if not isinstance(patterns, str):
-        patterns = list(patterns)
-    if isinstance(patterns, str) or not all(isinstance(p, str) for p in patterns):
-        raise TypeError("%s must be a list of glob patterns (str), got %r" % (kind, patterns))
-    return patterns
+    if isinstance(value, str):
+        raise TypeError("%s must be a list of glob patterns, got the str %r "
+                        "(write [%r])" % (name, value, value))
+    patterns = list(value)
+    for p in patterns:
+        if not isinstance(p, str):
+            raise TypeError("%s must hold str glob patterns, got %r" % (name, p))
+    return patterns or None
 
 
 def _describe(value):

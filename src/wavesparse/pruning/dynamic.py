@@ -33,7 +33,7 @@ import numpy as np
 from wavesparse import _validate as check
 from wavesparse._dispatch import refuse_nan
 from wavesparse.pruning import erk
-from wavesparse.pruning.choice import select_layers
+from wavesparse.pruning.choice import glob_patterns, select_layers
 from wavesparse.pruning.selection import smallest_masks
 
 __all__ = ["DynamicSparsePruner"]
@@ -145,13 +145,8 @@ class DynamicSparsePruner:
         if seed is not None:
             seed = check.index(seed, "seed")
         self.seed = seed
-        for name, patterns in (("include", include), ("exclude", exclude)):
-            if patterns is not None and (isinstance(patterns, str) or not all(
-                    isinstance(p, str) for p in patterns)):
-                raise TypeError("%s must be a list of glob patterns (str), got %r"
-                                % (name, patterns))
-        self.include = list(include) if include else None
-        self.exclude = list(exclude) if exclude else None
+        self.include = glob_patterns(include, "include")
+        self.exclude = glob_patterns(exclude, "exclude")
         self.masks = {}
         self.densities = {}
         self._rng = np.random.default_rng(seed)
