@@ -303,3 +303,20 @@ def test_an_input_shared_on_the_first_batch_only_is_an_error():
 
     with pytest.raises(ValueError, match="b.weight are not the ones it shared with a.weight"):
         record(Sometimes(), [torch.randn(3, 4) for _ in range(2)])
+
+
+def test_one_dict_batch_given_as_batches_is_a_type_error():
+    """A dict given as batches was iterated by its keys: the model ran on
+    the string 'x' (a TypeError from deep inside: cannot create weak
+    reference to 'str' object)."""
+    from wavesparse.torch import prune_sequential
+    net = Attention()
+    batch = {"x": torch.randn(2, 3, 12), "attention_mask": torch.ones(2, 3)}
+    with pytest.raises(TypeError, match=r"batches must be an iterable of batches .*got dict"):
+        record(net, batch)
+    with pytest.raises(TypeError, match=r"batches must be an iterable of batches .*got dict"):
+        prune_sequential(net, batch, lambda stats: SparseGPTPruner(0.5, stats))
+    with pytest.raises(TypeError, match=r"batches must be an iterable of batches .*got int"):
+        record(net, 3)
+    x = batch["x"].double().reshape(-1, 12).numpy()
+    np.testing.assert_allclose(record(net, [batch])["q.weight"].gram, x.T @ x, rtol=1e-12)

@@ -13,7 +13,7 @@ from torch import nn
 from wavesparse.pruning.choice import select_layers
 
 __all__ = ["masked_weights", "chosen_linears", "LINEAR", "CONVOLUTIONS", "shape_stand_ins",
-           "to_numpy", "run_batch"]
+           "to_numpy", "run_batch", "check_batches"]
 
 #: Layers whose ``weight`` is a matrix ``(out_features, in_features)``.
 LINEAR = (nn.Linear,)
@@ -127,6 +127,23 @@ def to_numpy(tensor, copy=True):
     out = source.cpu().numpy()
     shares = source.device.type == "cpu" and source.data_ptr() == tensor.data_ptr()
     return out.copy() if copy and shares else out
+
+
+def check_batches(batches):
+    """A TypeError unless ``batches`` can be iterated as batches: a dict (or
+    a str) would give its keys, and is one batch to wrap in a list.
+
+    Examples
+    --------
+    >>> from wavesparse.torch.modules import check_batches
+    >>> check_batches({"input_ids": None})
+    Traceback (most recent call last):
+    ...
+    TypeError: batches must be an iterable of batches (one batch goes in a list: [batch]), got dict
+    """
+    if isinstance(batches, (dict, str, bytes)) or not hasattr(batches, "__iter__"):
+        raise TypeError("batches must be an iterable of batches (one batch goes in a "
+                        "list: [batch]), got %s" % type(batches).__name__)
 
 
 def run_batch(model, batch):

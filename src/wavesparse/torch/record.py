@@ -17,7 +17,7 @@ import torch
 
 from wavesparse import _validate as check
 from wavesparse.calibration import Recorder
-from wavesparse.torch.modules import chosen_linears, run_batch
+from wavesparse.torch.modules import check_batches, chosen_linears, run_batch
 
 __all__ = ["record"]
 
@@ -223,6 +223,7 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     >>> sorted(stats), stats["2.weight"].rows, stats["0.weight"].gram.shape
     (['0.weight', '2.weight'], 48, (4, 4))
     """
+    check_batches(batches)
     chunk_rows = check.index(chunk_rows, "chunk_rows")
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1, got %d" % chunk_rows)

@@ -14,7 +14,7 @@ import re
 import numpy as np
 import torch
 
-from wavesparse.torch.modules import chosen_linears, run_batch, to_numpy
+from wavesparse.torch.modules import check_batches, chosen_linears, run_batch, to_numpy
 from wavesparse.torch.record import record
 
 __all__ = ["prune_sequential", "numbered_block"]
@@ -108,6 +108,7 @@ def prune_sequential(model, batches, make_pruner, include=None, exclude=None,
     for name, value in (("block_of", block_of), ("progress", progress)):
         if value is not None and not callable(value):
             raise TypeError("%s must be callable, got %s" % (name, type(value).__name__))
+    check_batches(batches)
     batches = batches if isinstance(batches, (list, tuple)) else list(batches)
     if not batches:
         raise ValueError("batches is empty: prune_sequential needs at least one batch")
