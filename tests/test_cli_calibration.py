@@ -117,7 +117,7 @@ def test_sparsegpt_nm_equals_the_pruner(files, tmp_path, layout):
     done = run("prune", model, "-o", out, "--method", "sparsegpt", "--calibration", stats,
                "--nm", "2:4", "--layout", layout)
     assert done.returncode == 0, done.stderr
-    assert "target 50.0%" in done.stdout
+    assert "nm 2:4), target 50.0%" in done.stdout
     expected, _ = SparseGPTPruner(None, str(stats), nm=(2, 4)).prune_model(tensors)
     back = io.load(out, dense=True)
     for name in ("fc1.weight", "fc2.weight"):

@@ -471,7 +471,8 @@ def _method_options(args):
 
 def _method_label(args):
     """The method and its own options, for the report's first line."""
-    options = ", ".join("%s %s" % (dest.replace("_", "-"), value)
+    options = ", ".join("%s %s" % (dest.replace("_", "-"),
+                                   "%d:%d" % value if dest == "nm" else value)
                         for dest, value in _method_options(args).items() if value is not None)
     return "%s (%s)" % (args.method, options) if options else args.method
 
