@@ -108,3 +108,36 @@ def test_errors_are_one_line_and_exit_2(files, tmp_path, case, expected):
     assert expected in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("layout", ["dense", "nm"])
+def test_sparsegpt_nm_equals_the_pruner(files, tmp_path, layout):
+    model, tensors, stats, _ = files
+    out = tmp_path / "out.safetensors"
+    done = run("prune", model, "-o", out, "--method", "sparsegpt", "--calibration", stats,
+               "--nm", "2:4", "--layout", layout)
+    assert done.returncode == 0, done.stderr
+    assert "nm 2:4), target 50.0%" in done.stdout
+    expected, _ = SparseGPTPruner(None, str(stats), nm=(2, 4)).prune_model(tensors)
+    back = io.load(out, dense=True)
+    for name in ("fc1.weight", "fc2.weight"):
+        np.testing.assert_array_equal(back[name], expected[name])
+        kept = back[name].reshape(back[name].shape[0], -1, 4) != 0
+        assert np.all(kept.sum(axis=2) == 2)
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (["--method", "sparsegpt", "--nm", "1:4", "--sparsity", "0.9"],
+     "--nm 1:4 prunes 0.75; --sparsity 0.9 disagrees"),
+    (["--method", "sparsegpt", "--nm", "2:4", "--groups", "row"],
+     "--groups does not apply to --method sparsegpt --nm"),
+    (["--method", "wanda", "--nm", "2:4"], "--nm applies to --method nm and sparsegpt"),
+    (["--method", "sparsegpt", "--layout", "nm"], "it needs --method nm (or sparsegpt --nm"),
+])
+def test_sparsegpt_nm_usage_errors(files, tmp_path, extra, expected):
+    model, _, stats, _ = files
+    out = tmp_path / "out.safetensors"
+    done = run("prune", model, "-o", out, "--calibration", stats, *extra)
+    assert done.returncode == 2
+    assert expected in done.stderr
+    assert not out.exists()

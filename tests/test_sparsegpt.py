@@ -218,3 +218,105 @@ def test_block_splits_do_not_change_the_result(monkeypatch, sub_block, lazy_rows
     expected, expected_mask = plain_sparsegpt(w, x, 0.6, "layer", 8, 0.01)
     np.testing.assert_array_equal(mask, expected_mask)
     np.testing.assert_allclose(pruned, expected, rtol=1e-9, atol=1e-9)
+
+
+def plain_sparsegpt_nm(w, x, n, m, damp, prior=None):
+    """N:M SparseGPT written out: column by column, and at the first column
+    of each group of m, in every row the m - n smallest w^2 / U_jj^2 of the
+    group as the earlier updates left it (prior-pruned first, then the lower
+    column) are pruned."""
+    w = w.astype(np.float64).copy()
+    rows, width = w.shape
+    h = x.T @ x
+    h += damp * np.mean(np.diag(h)) * np.eye(width)
+    u = np.linalg.cholesky(np.linalg.inv(h)).T
+    prior = np.ones(w.shape, bool) if prior is None else prior
+    keep = np.ones(w.shape, bool)
+    for j in range(width):
+        if j % m == 0:
+            for i in range(rows):
+                sal = [w[i, c] ** 2 / u[c, c] ** 2 for c in range(j, j + m)]
+                order = sorted(range(m), key=lambda c: (bool(prior[i, j + c]), sal[c], c))
+                for c in order[:m - n]:
+                    keep[i, j + c] = False
+            keep[:, j:j + m] &= prior[:, j:j + m]
+        err = np.where(keep[:, j], 0.0, w[:, j] / u[j, j])
+        w[:, j:] -= np.outer(err, u[j, j:])
+    return np.where(keep, w, 0.0), keep
+
+
+@pytest.mark.parametrize("n, m", [(2, 4), (1, 4), (4, 8), (1, 2)])
+@pytest.mark.parametrize("block", [8, 16, 128])
+def test_nm_equals_the_plain_algorithm(n, m, block):
+    rng = np.random.default_rng(10 + m + block)
+    w = rng.standard_normal((7, 48))
+    x = low_rank_inputs(rng, 80, 48, 30) + 0.1 * rng.standard_normal((80, 48))
+    pruner = SparseGPTPruner(None, stats_of("fc", x), block_size=block, nm=(n, m))
+    assert pruner.sparsity == 1 - n / m
+    pruned, mask = pruner.prune_layer(w, name="fc")
+    expected, expected_mask = plain_sparsegpt_nm(w, x, n, m, 0.01)
+    np.testing.assert_array_equal(mask, expected_mask)
+    np.testing.assert_allclose(pruned, expected, rtol=1e-9, atol=1e-9)
+    assert np.all(mask.reshape(7, -1, m).sum(axis=2) == n)
+
+
+@pytest.mark.parametrize("sub_block", [1, 3, 64])
+def test_nm_sub_blocks_do_not_change_the_result(monkeypatch, sub_block):
+    from wavesparse.pruning import sparsegpt as module
+    monkeypatch.setattr(module, "_SUB_BLOCK", sub_block)
+    monkeypatch.setattr(module, "_LAZY_ROWS", 5)
+    rng = np.random.default_rng(12)
+    w = rng.standard_normal((5, 32))
+    x = rng.standard_normal((60, 32))
+    pruned, mask = SparseGPTPruner(0.5, stats_of("w", x), block_size=8,
+                                   nm="2:4").prune_layer(w, name="w")
+    expected, expected_mask = plain_sparsegpt_nm(w, x, 2, 4, 0.01)
+    np.testing.assert_array_equal(mask, expected_mask)
+    np.testing.assert_allclose(pruned, expected, rtol=1e-9, atol=1e-9)
+
+
+def test_nm_prior_pruned_weights_go_first_and_stay_pruned():
+    rng = np.random.default_rng(13)
+    w = rng.standard_normal((6, 16))
+    x = rng.standard_normal((40, 16))
+    prior = rng.random(w.shape) > 0.3
+    pruned, mask = SparseGPTPruner(0.5, stats_of("w", x), block_size=8,
+                                   nm=(2, 4)).prune_layer(w, mask=prior, name="w")
+    expected, expected_mask = plain_sparsegpt_nm(w, x, 2, 4, 0.01, prior)
+    np.testing.assert_array_equal(mask, expected_mask)
+    np.testing.assert_allclose(pruned, expected, rtol=1e-9, atol=1e-9)
+    assert not (mask & ~prior).any()
+
+
+def test_nm_lower_output_error_than_nm_magnitude_and_wanda():
+    from wavesparse import NMPruner
+    rng = np.random.default_rng(14)
+    w = rng.standard_normal((32, 64))
+    x = low_rank_inputs(rng, 400, 64, 24)
+    stats = stats_of("fc", x)
+    ours, mask = SparseGPTPruner(None, stats, nm=(2, 4)).prune_layer(w, name="fc")
+    assert np.all(mask.reshape(32, 16, 4).sum(axis=2) == 2)
+    e_ours = output_error(x, w, ours)
+    for criterion in ("magnitude", "wanda"):
+        other, _ = NMPruner(2, 4, criterion=criterion, stats=stats).prune_layer(w, name="fc")
+        assert e_ours < 0.7 * output_error(x, w, other)
+
+
+def test_nm_clear_errors():
+    rng = np.random.default_rng(15)
+    stats = stats_of("w", rng.standard_normal((30, 6)))
+    with pytest.raises(ValueError, match="not a multiple of m=4"):
+        SparseGPTPruner(None, stats, nm=(2, 4)).prune_layer(rng.standard_normal((3, 6)),
+                                                            name="w")
+    with pytest.raises(ValueError, match="sparsity=0.7 disagrees"):
+        SparseGPTPruner(0.7, stats, nm=(2, 4))
+    with pytest.raises(ValueError, match="block_size must be a multiple of m=4"):
+        SparseGPTPruner(None, stats, nm=(2, 4), block_size=6)
+    with pytest.raises(ValueError, match="1 <= n <= m"):
+        SparseGPTPruner(None, stats, nm=(5, 4))
+    with pytest.raises(TypeError, match="nm must be a pair"):
+        SparseGPTPruner(None, stats, nm=4)
+    stats8 = stats_of("w", rng.standard_normal((30, 8)))
+    with pytest.raises(ValueError, match="a sparsity of 0.7 cannot be asked"):
+        SparseGPTPruner(None, stats8, nm=(2, 4)).prune_layer(rng.standard_normal((3, 8)),
+                                                             sparsity=0.7, name="w")

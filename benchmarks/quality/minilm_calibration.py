@@ -7,11 +7,15 @@ Calibration text: the first ``--docs`` documents of gensim's
 in the evaluation).  The 36 encoder Linear weights are pruned; embeddings,
 norms and biases stay dense.  One-pass rows record the statistics once from
 the dense model; sequential rows prune layer by layer, recording each layer's
-inputs from the model whose earlier layers are pruned already.
+inputs from the model whose earlier layers are pruned already.  With ``--nm
+2:4`` the rows keep 2 of every 4 consecutive inputs of each row instead of a
+sparsity level: ``magnitude`` and ``wanda`` by NMPruner's criterion,
+``sparsegpt`` by SparseGPTPruner's N:M mask (chosen per group as the
+elimination reaches it).
 
 python benchmarks/quality/minilm_calibration.py [--docs 64] [--levels 0.5 0.7]
-    [--rows magnitude wanda sparsegpt ...] [--stats stats.safetensors] [--json out.json]
-    [--save-best out.safetensors]
+    [--nm 2:4] [--rows magnitude wanda sparsegpt ...] [--stats stats.safetensors]
+    [--json out.json] [--save-best out.safetensors]
 """
 
 import argparse
@@ -21,8 +25,9 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from wavesparse import MagnitudePruner, SparseGPTPruner, WandaPruner, io
+from wavesparse import MagnitudePruner, NMPruner, SparseGPTPruner, WandaPruner, io
 from wavesparse.calibration import Recorder, load_stats, save_stats
+from wavesparse.pruning.nm import parse_pattern
 from wavesparse.quality import minilm
 
 #: The dense model's scores, as measured in the README (and reproduced by this harness).
@@ -30,9 +35,17 @@ DENSE = {"wordsim353": 0.7288981956171668, "simlex999": 0.44618308079082153,
          "lee": 0.6563672964644525}
 ROWS = ["magnitude", "magnitude-global", "wanda", "wanda-layer", "sparsegpt",
         "sparsegpt-row", "wanda-seq", "sparsegpt-seq", "sparsegpt-row-seq"]
+#: The rows that have an N:M form (``--nm``).
+NM_ROWS = ["magnitude", "wanda", "sparsegpt", "wanda-seq", "sparsegpt-seq"]
 
 
 def pruner_for(row, level, stats, include):
+    """The pruner of ``row`` at ``level``: a sparsity, or an ``(n, m)`` pattern."""
+    if isinstance(level, tuple):
+        if row.startswith("sparsegpt"):
+            return SparseGPTPruner(None, stats, nm=level, include=include)
+        return NMPruner(*level, criterion=row.split("-")[0], include=include,
+                        stats=stats if row.startswith("wanda") else None)
     if row.startswith("wanda"):
         return WandaPruner(level, stats, groups="layer" if "layer" in row else "row",
                            include=include)
@@ -42,7 +55,7 @@ def pruner_for(row, level, stats, include):
 
 def prune(row, level, dense, stats, texts):
     linear = minilm.ENCODER_LINEAR
-    if row.startswith("magnitude"):
+    if row.startswith("magnitude") and not isinstance(level, tuple):
         scope = "global" if row.endswith("global") else "local"
         return MagnitudePruner(level, scope=scope, **linear).prune_model(dense)[0]
     if row.endswith("-seq"):
@@ -71,6 +84,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--docs", type=int, default=64, help="calibration documents (of 300)")
     p.add_argument("--levels", type=float, nargs="+", default=[0.5, 0.7])
+    p.add_argument("--nm", type=parse_pattern, metavar="N:M",
+                   help="prune to this N:M pattern instead of --levels (rows: %s)"
+                        % " ".join(NM_ROWS))
     p.add_argument("--rows", nargs="+", default=["magnitude", "wanda", "sparsegpt"],
                    choices=ROWS)
     p.add_argument("--words", type=int, default=0,
@@ -85,6 +101,12 @@ def main():
     p.add_argument("--save-best", metavar="FILE",
                    help="write the pruned model with the best Lee r at the highest level")
     args = p.parse_args()
+    if args.nm:
+        other = sorted(set(args.rows) - set(NM_ROWS))
+        if other:
+            p.error("--nm applies to the rows %s, not %s" % (" ".join(NM_ROWS),
+                                                               " ".join(other)))
+        args.levels = [args.nm]
     start = time.perf_counter()
     results = {}
     with threadpool_limits(args.threads):
@@ -120,8 +142,10 @@ def main():
                 pruned = prune(row, level, base.w, stats, texts)
                 result = minilm.scores(minilm.Encoder(pruned))
                 result["seconds"] = time.perf_counter() - t
-                results["%s %g" % (row, level)] = result
-                row_line("%s %.0f%%" % (row, 100 * level), result, dense)
+                label = "%d:%d" % level if args.nm else "%g" % level
+                results["%s %s" % (row, label)] = result
+                row_line("%s %s" % (row, label if args.nm else "%.0f%%" % (100 * level)),
+                         result, dense)
                 if level == max(args.levels) and (best is None or result["lee"] > best[0]):
                     best = (result["lee"], pruned)
                 if args.json:

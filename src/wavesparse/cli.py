@@ -226,8 +226,10 @@ def _prune(args, out):
         raise UsageError("prune needs -o OUTPUT (or --schedule alone)")
     if args.block and args.layout != "bsr" and args.method != "block":
         raise UsageError("--block applies to --layout bsr and --method block")
-    if args.layout == "nm" and args.method != "nm":
-        raise UsageError("--layout nm stores N:M-pruned weights: it needs --method nm")
+    if args.layout == "nm" and not (args.method == "nm" or args.method == "sparsegpt"
+                                    and args.nm is not None):
+        raise UsageError("--layout nm stores N:M-pruned weights: it needs --method nm "
+                         "(or sparsegpt --nm N:M)")
     _refuse_other_methods_options(args)
     if shards.is_sharded(args.input):
         return _prune_sharded(args, out)
@@ -483,7 +485,8 @@ def _method_options(args):
 
 def _method_label(args):
     """The method and its own options, for the report's first line."""
-    options = ", ".join("%s %s" % (dest.replace("_", "-"), value)
+    options = ", ".join("%s %s" % (dest.replace("_", "-"),
+                                   "%d:%d" % value if dest == "nm" else value)
                         for dest, value in _method_options(args).items() if value is not None)
     return "%s (%s)" % (args.method, options) if options else args.method
 

@@ -122,9 +122,10 @@ class NMPruner(Pruner):
 
     @classmethod
     def add_arguments(cls, group):
-        group.add_argument("--nm", type=parse_pattern, default=(2, 4), metavar="N:M",
-                           help="the pattern of --method nm: keep N of every M "
-                                "consecutive inputs (default 2:4); sets the sparsity")
+        group.add_argument("--nm", type=parse_pattern, default=None, metavar="N:M",
+                           help="keep N of every M consecutive inputs: the pattern of "
+                                "--method nm (default 2:4), and of sparsegpt when given; "
+                                "sets the sparsity")
         group.add_argument("--nm-pad", action="store_true",
                            help="pad an input length that M does not divide")
         group.add_argument("--nm-criterion", choices=CRITERIA, default="magnitude",
@@ -136,7 +137,7 @@ class NMPruner(Pruner):
 
     @classmethod
     def from_arguments(cls, args):
-        n, m = args.nm
+        n, m = args.nm or (2, 4)
         if args.nm_criterion == "wanda" and not args.calibration:
             raise ValueError("--nm-criterion wanda needs --calibration FILE")
         pruner = cls(n, m, pad=args.nm_pad, include=args.include, exclude=args.exclude,

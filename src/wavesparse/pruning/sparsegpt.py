@@ -17,7 +17,15 @@ one matrix product), and the block's errors reach the later columns as one
 matrix product (the paper's lazy batched update).  H is damped by ``damp``
 times its mean diagonal before it is factorised, in float64; the updates run
 in the weights' dtype.
+
+With an N:M pattern (``nm=(n, m)``) the mask is chosen per group of m
+consecutive columns instead, when the elimination reaches the group's first
+column: in each row the ``m - n`` weights of smallest saliency, from the
+weights as the earlier columns' updates left them (the paper's recipe for
+2:4).
 """
+
+import math
 
 import numpy as np
 import scipy.linalg
@@ -25,6 +33,7 @@ import scipy.linalg
 from wavesparse import _validate as check
 from wavesparse.calibration.stats import as_stats
 from wavesparse.pruning.base import Pruner
+from wavesparse.pruning.nm import parse_pattern
 from wavesparse.pruning.registry import register
 from wavesparse.pruning.selection import smallest_in_groups, smallest_masks
 from wavesparse.pruning.wanda import calibration_argument, check_groups, matrix_shape
@@ -81,6 +90,18 @@ def inverse_hessian_factor(gram, damp=0.01, name="gram"):
     return lower[::-1, ::-1]
 
 
+def _pattern(nm):
+    """``nm`` as ``(n, m)`` ints with ``1 <= n <= m``; "2:4" is taken too."""
+    if isinstance(nm, str):
+        return parse_pattern(nm)
+    if not isinstance(nm, (tuple, list)) or len(nm) != 2:
+        raise TypeError("nm must be a pair (n, m) such as (2, 4), got %r" % (nm,))
+    n, m = check.index(nm[0], "nm[0]"), check.index(nm[1], "nm[1]")
+    if not 1 <= n <= m:
+        raise ValueError("nm needs 1 <= n <= m, got %d:%d" % (n, m))
+    return n, m
+
+
 def _block_mask(saliency, prior, groups, budget, pruned_so_far):
     """Keep-mask of one block (columns x rows) that brings the cumulative
     pruned count to ``budget`` (per row, or over the layer)."""
@@ -95,8 +116,16 @@ def _block_mask(saliency, prior, groups, budget, pruned_so_far):
     return keep.T
 
 
+def _group_mask(saliency, prior, n, m):
+    """Keep-mask of m columns (columns x rows): the ``m - n`` smallest of each
+    row pruned, prior-pruned first, then the lower column."""
+    keep = smallest_in_groups(saliency.T, m - n, group=m,
+                              prior=None if prior is None else prior.T)
+    return keep.T
+
+
 def sparsegpt(w, gram, sparsity, groups="layer", prior=None, block_size=128, damp=0.01,
-              name="w"):
+              name="w", nm=None):
     """Prune one matrix by SparseGPT: ``(pruned and updated weights, mask)``.
 
     Parameters
@@ -120,6 +149,11 @@ def sparsegpt(w, gram, sparsity, groups="layer", prior=None, block_size=128, dam
         Columns per block (the mask is chosen per block).
     damp : float
         Added to H's diagonal, as a fraction of its mean.
+    nm : (int, int), optional
+        ``(n, m)``: keep ``n`` of every ``m`` consecutive weights of each
+        row, each group's mask chosen when its first column is reached
+        (``sparsity`` and ``groups`` are then not used; ``m`` must divide
+        ``n_in`` and ``block_size``).
 
     Examples
     --------
@@ -133,8 +167,20 @@ def sparsegpt(w, gram, sparsity, groups="layer", prior=None, block_size=128, dam
     >>> pruned, mask = sparsegpt(w, x.T @ x, 1 / 3, damp=1e-9)
     >>> mask, np.round(pruned, 6) + 0.0
     (array([[False,  True,  True]]), array([[0. , 2.5, 3. ]]))
+
+    With ``nm=(1, 2)`` each pair of columns keeps one weight:
+
+    >>> x = np.eye(4) + 0.5
+    >>> sparsegpt(np.array([[1.0, 0.2, 0.3, 2.0]]), x.T @ x, 0.5, nm=(1, 2))[1]
+    array([[ True, False, False,  True]])
     """
     rows, width = w.shape
+    if nm is not None and (width % nm[1] or block_size % nm[1]):
+        raise ValueError("an %d:%d pattern needs m=%d to divide the %d columns of %s and "
+                         "block_size %d" % (nm[0], nm[1], nm[1], width, name, block_size))
+    # Sub-blocks hold whole groups, so a group's columns are up to date when
+    # its mask is chosen.
+    step = _SUB_BLOCK if nm is None else nm[1] * max(1, _SUB_BLOCK // nm[1])
     factor = inverse_hessian_factor(gram, damp, name)
     diagonal = np.diag(factor).copy()
     dtype = w.dtype
@@ -146,25 +192,32 @@ def sparsegpt(w, gram, sparsity, groups="layer", prior=None, block_size=128, dam
     pruned_so_far = np.zeros(rows, np.int64) if groups == "row" else 0
     for start in range(0, width, block_size):
         end = min(start + block_size, width)
-        saliency = np.square(work[start:end], dtype=np.float64) / \
-            np.square(diagonal[start:end])[:, None]
-        budget = (int(round(sparsity * end)) if groups == "row"
-                  else int(round(sparsity * rows * end)))
-        block_keep = _block_mask(saliency, None if prior is None else prior[:, start:end].T,
-                                 groups, budget, pruned_so_far)
-        keep[start:end] = block_keep
-        lost = ~block_keep
-        pruned_so_far = pruned_so_far + (lost.sum(axis=0) if groups == "row"
-                                         else int(lost.sum()))
-        if not lost.any():
-            continue
+        if nm is None:
+            saliency = np.square(work[start:end], dtype=np.float64) / \
+                np.square(diagonal[start:end])[:, None]
+            budget = (int(round(sparsity * end)) if groups == "row"
+                      else int(round(sparsity * rows * end)))
+            keep[start:end] = _block_mask(
+                saliency, None if prior is None else prior[:, start:end].T, groups, budget,
+                pruned_so_far)
+            lost = ~keep[start:end]
+            pruned_so_far = pruned_so_far + (lost.sum(axis=0) if groups == "row"
+                                             else int(lost.sum()))
+            if not lost.any():
+                continue
         e = errors[:end - start]
-        for sub in range(start, end, _SUB_BLOCK):
-            stop = min(sub + _SUB_BLOCK, end)
+        for sub in range(start, end, step):
+            stop = min(sub + step, end)
             for j in range(sub, stop):
-                err = np.where(lost[j - start], work[j] / u[j, j], dtype.type(0))
+                if nm is not None and j % nm[1] == 0:
+                    group = slice(j, j + nm[1])
+                    keep[group] = _group_mask(
+                        np.square(work[group], dtype=np.float64)
+                        / np.square(diagonal[group])[:, None],
+                        None if prior is None else prior[:, group].T, *nm)
+                err = np.where(keep[j], dtype.type(0), work[j] / u[j, j])
                 e[j - start] = err
-                work[j] = np.where(lost[j - start], dtype.type(0), work[j])
+                work[j] = np.where(keep[j], work[j], dtype.type(0))
                 if j + 1 < stop:
                     work[j + 1:stop] -= u[j, j + 1:stop, None] * err
             if stop < end:
@@ -199,6 +252,13 @@ class SparseGPTPruner(Pruner):
     groups : {"layer", "row"}
     include, exclude : list of str, optional
         Glob patterns choosing the tensors :meth:`prune_model` prunes.
+    nm : (int, int), optional
+        ``(n, m)``: an N:M pattern instead (2:4 keeps 2 of every 4
+        consecutive inputs of each row), each group's mask chosen by the
+        same saliency when the elimination reaches it; the sparsity is then
+        ``1 - n / m`` (``sparsity`` may be None, or must agree), ``groups``
+        is not used and ``m`` must divide ``block_size`` and each tensor's
+        ``n_in``.
 
     Examples
     --------
@@ -213,6 +273,9 @@ class SparseGPTPruner(Pruner):
     >>> pruned, mask = SparseGPTPruner(0.5, rec.stats()).prune_layer(w, name="fc")
     >>> int(mask.sum()), bool(np.all(pruned[~mask] == 0))
     (16, True)
+    >>> mask = SparseGPTPruner(None, rec.stats(), nm=(2, 4)).prune_layer(w, name="fc")[1]
+    >>> mask.reshape(4, 2, 4).sum(axis=2).tolist()
+    [[2, 2], [2, 2], [2, 2], [2, 2]]
     """
 
     name = "sparsegpt"
@@ -220,7 +283,16 @@ class SparseGPTPruner(Pruner):
                "Gram matrices in --calibration")
 
     def __init__(self, sparsity, stats, block_size=128, damp=0.01, groups="layer",
-                 include=None, exclude=None):
+                 include=None, exclude=None, nm=None):
+        self.nm = None if nm is None else _pattern(nm)
+        if self.nm is not None:
+            pattern_sparsity = 1.0 - self.nm[0] / self.nm[1]
+            if sparsity is not None and not math.isclose(
+                    check.fraction(sparsity, "sparsity"), pattern_sparsity, abs_tol=1e-9):
+                raise ValueError("nm=%d:%d prunes %g; sparsity=%r disagrees (pass None)"
+                                 % (*self.nm, pattern_sparsity, sparsity))
+            sparsity = pattern_sparsity
+            self.n, self.m = self.nm  # the pattern the command line's --layout nm stores
         super().__init__(sparsity, include=include, exclude=exclude)
         self.stats = as_stats(stats)
         self.block_size = check.index(block_size, "block_size")
@@ -230,6 +302,9 @@ class SparseGPTPruner(Pruner):
         if not 0.0 <= self.damp < float("inf"):
             raise ValueError("damp must be finite and >= 0, got %r" % damp)
         self.groups = check_groups(groups)
+        if self.nm is not None and self.block_size % self.nm[1]:
+            raise ValueError("block_size must be a multiple of m=%d for nm=%d:%d, got %d"
+                             % (self.nm[1], *self.nm, self.block_size))
 
     @classmethod
     def add_arguments(cls, group):
@@ -240,23 +315,45 @@ class SparseGPTPruner(Pruner):
         group.add_argument("--damp", type=float, default=0.01,
                            help="damping of the Gram matrix, a fraction of its mean "
                                 "diagonal, for --method sparsegpt (default 0.01)")
+        group.add_argument("--nm", type=parse_pattern, default=None, metavar="N:M")
 
     @classmethod
     def from_arguments(cls, args):
-        return cls(args.sparsity, stats=calibration_argument(args, cls.name),
+        sparsity = args.sparsity
+        if args.nm is not None:
+            if args.groups is not None:
+                raise ValueError("--groups does not apply to --method sparsegpt --nm")
+            # The pattern sets the sparsity; a --sparsity other than the
+            # parser's default that disagrees with it is a mistake.
+            n, m = args.nm
+            if args.sparsity != 0.5 and not math.isclose(args.sparsity, 1.0 - n / m):
+                raise ValueError("--nm %d:%d prunes %g; --sparsity %g disagrees (leave it out)"
+                                 % (n, m, 1.0 - n / m, args.sparsity))
+            sparsity = None
+        return cls(sparsity, stats=calibration_argument(args, cls.name),
                    block_size=args.column_block, damp=args.damp,
-                   groups=args.groups or "layer", include=args.include, exclude=args.exclude)
+                   groups=args.groups or "layer", include=args.include, exclude=args.exclude,
+                   nm=args.nm)
 
     def check_tensor(self, name, shape):
-        """A matrix (or a tensor viewed as one) with a Gram matrix of its width."""
-        matrix_shape(shape)
+        """A matrix (or a tensor viewed as one) with a Gram matrix of its
+        width, a multiple of m with an N:M pattern."""
+        width = matrix_shape(shape)[1]
         self.stats.check(name, shape, gram=True)
+        if self.nm is not None and width % self.nm[1]:
+            raise ValueError("%r has %d inputs, not a multiple of m=%d (nm=%d:%d)"
+                             % (name, width, self.nm[1], *self.nm))
 
     def prune_arrays(self, arrays, priors, targets):
         """Masks and updated weights together; every tensor's statistics are
         checked before any is pruned."""
         for name, w in arrays.items():
             self.check_tensor(name, w.shape)
+            if self.nm is not None and not math.isclose(targets[name], self.sparsity,
+                                                        abs_tol=1e-9):
+                raise ValueError("an %d:%d pattern prunes %g of %r; a sparsity of %g cannot "
+                                 "be asked of it" % (*self.nm, self.sparsity, name,
+                                                     targets[name]))
         out = {}
         for i, (name, w) in enumerate(arrays.items()):
             if self.progress is not None:
@@ -266,6 +363,6 @@ class SparseGPTPruner(Pruner):
             pruned, keep = sparsegpt(
                 w.reshape(shape), self.stats.layer(name, w.shape, gram=True).gram,
                 targets[name], self.groups, None if prior is None else prior.reshape(shape),
-                self.block_size, self.damp, repr(name))
+                self.block_size, self.damp, repr(name), self.nm)
             out[name] = (pruned.reshape(w.shape), keep.reshape(w.shape))
         return out
