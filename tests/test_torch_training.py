@@ -85,12 +85,15 @@ def test_grown_weights_start_at_zero_with_their_adam_state_reset():
     for n, p in sparse.params.items():
         grown = sparse.masks[n] & ~before[n]
         kept = sparse.masks[n] & before[n]
+        dropped = before[n] & ~sparse.masks[n]
+        assert int(dropped.sum()) == int(grown.sum())
         assert 0 < int(grown.sum()) <= int(np.floor(0.3 * int(before[n].sum())))
         state, weight_after_step = opt.after[id(p)]
         assert set(state) == {"exp_avg", "exp_avg_sq"}
         for key, value in opt.state[p].items():
             if key in state:
                 assert bool((value[grown] == 0).all()), (n, key)
+                assert bool((value[dropped] == 0).all()), (n, key)
                 assert torch.equal(value[kept], state[key][kept]), (n, key)
                 checked += int(grown.sum())
         assert bool((p.detach()[grown] == 0).all())

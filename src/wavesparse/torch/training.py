@@ -8,7 +8,9 @@ zeroes the inactive weights again (weight decay and momentum cannot revive
 them), and every ``update_every`` steps lets the pruner drop and grow
 weights, from the dense gradients of that step (RigL) or at random (SET).
 A grown weight starts at zero with its optimizer state (Adam's moments,
-SGD's momentum: every state tensor shaped like the weight) reset.
+SGD's momentum: every state tensor shaped like the weight) reset, and a
+dropped weight's state is reset too, so an inactive weight's state is always
+exactly zero.
 """
 
 import numpy as np
@@ -183,9 +185,11 @@ class SparseTraining:
         if update:
             masks, changed = self.pruner.update(self.step_count, self._weights(),
                                                 grads if rigl else None)
-            self.masks = self._to_torch(masks)
-            grown = {n: w for n, w in self._to_torch(changed).items() if bool(w.any())}
-            self._reset_state(grown)
+            old, self.masks = self.masks, self._to_torch(masks)
+            # Grown weights start afresh; dropped ones lose their state, so an
+            # inactive weight's state is exactly zero, always.
+            moved = {n: self.masks[n] ^ old[n] for n in self.masks}
+            self._reset_state({n: w for n, w in moved.items() if bool(w.any())})
             self._apply_masks()
             self.history.append({"step": self.step_count,
                                  "grown": {n: int(c.sum()) for n, c in changed.items()}})
