@@ -51,7 +51,7 @@ WS_SPLIT_BY_NNZ(int64_t)
 #define ATYPE float
 #define SUFFIX f32
 #define CSUFFIX f32
-#define PANEL 32
+#define PANEL 64
 #include "both_indices.h"
 #undef TYPE
 #undef ATYPE

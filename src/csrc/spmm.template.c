@@ -18,6 +18,12 @@
 #define WS_LANES (32 / (int)sizeof(TYPE))
 #define WS_VECS (PANEL / WS_LANES)
 typedef TYPE WS_NAME(ws_vec) __attribute__((vector_size(32)));
+/*
+ * s in every lane.  s - 0 is s for every s, -0 included, so the compiler
+ * drops the subtraction and emits one broadcast (0 + s is +0 for s = -0:
+ * it had to keep an add before each broadcast).
+ */
+#define WS_SPLAT(s) ((s) - (WS_NAME(ws_vec)){0})
 
 /*
  * Copies columns [j0, j0 + w) of rows [r0, r1) of X (rows ldx apart, columns
@@ -58,14 +64,26 @@ static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
 #define WS_ISA_ATTR
 #define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, base)
 #define WS_LOAD_A(v) WS_LOAD_BASE(v)
+#define WS_BSR_ROWS 2
+#define WS_BSR_NV 2
+#define WS_BSR_REM_NV 2
+#define WS_CSR_WHOLE 0
 #include "spmm_kernels.template.c"
 #undef WS_ISA_ATTR
 #undef WS_KNAME
 #undef WS_LOAD_A
+#undef WS_BSR_ROWS
+#undef WS_BSR_NV
+#undef WS_BSR_REM_NV
+#undef WS_CSR_WHOLE
 #if WS_HAVE_AVX2_CLONE
 #define WS_ISA_ATTR __attribute__((target(WS_AVX2_TARGET)))
 #define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, avx2)
 #define WS_LOAD_A(v) WS_LOAD_AVX2(v)
+#define WS_BSR_ROWS 6
+#define WS_BSR_NV 2
+#define WS_BSR_REM_NV 4
+#define WS_CSR_WHOLE 1
 #ifdef WS_WIDEN8_AVX2
 #define WS_WIDEN8(src, dst) WS_WIDEN8_AVX2(src, dst)
 #endif
@@ -74,6 +92,10 @@ static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
 #undef WS_KNAME
 #undef WS_LOAD_A
 #undef WS_WIDEN8
+#undef WS_BSR_ROWS
+#undef WS_BSR_NV
+#undef WS_BSR_REM_NV
+#undef WS_CSR_WHOLE
 #define WS_KERNEL(name) \
     (WS_AVX2_USABLE() ? WS_KCAT(name, SUFFIX, ISUFFIX, avx2) \
                       : WS_KCAT(name, SUFFIX, ISUFFIX, base))
@@ -240,8 +262,9 @@ int WS_NAME(ws_bsr_spmm_ep)(int64_t block_rows, int64_t br, int64_t bc,
 #undef WS_SPLIT_
 #undef WS_TYPED
 #undef WS_LANES
-#undef WS_STORE_PANEL
+#undef WS_STORE_VECS
 #undef WS_KERNEL
 #undef WS_KCAT
 #undef WS_KCAT4
 #undef WS_VECS
+#undef WS_SPLAT
