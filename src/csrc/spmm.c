@@ -5,6 +5,7 @@
 #include "cpu_features.h"
 #include "half.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 

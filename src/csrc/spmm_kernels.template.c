@@ -201,9 +201,13 @@ WS_KNAME(ws_bsr_tile)(const int ROWS, const int NV, int64_t b, int64_t r,
             acc[i][v] = (vec){0};
         }
     }
-    for (int64_t p = (int64_t)indptr[b]; p < (int64_t)indptr[b + 1]; ++p) {
+    const int64_t pend = (int64_t)indptr[b + 1];
+    for (int64_t p = (int64_t)indptr[b]; p < pend; ++p) {
         const ATYPE *a = data + (p * br + r) * bc;
         const TYPE *xb = panel + (int64_t)indices[p] * bc * PANEL + v0 * WS_LANES;
+        /* The next block's X rows, prefetched a row per row of this one. */
+        const TYPE *xn = panel + (int64_t)indices[p + 1 < pend ? p + 1 : p] * bc * PANEL +
+                         v0 * WS_LANES;
         for (int64_t c0 = 0; c0 < bc; c0 += WS_RUN_LEN) {
             const int64_t cn = bc - c0 < WS_RUN_LEN ? bc - c0 : WS_RUN_LEN;
             TYPE buf[WS_TILE_MAX_ROWS][WS_RUN_LEN];
@@ -214,6 +218,7 @@ WS_KNAME(ws_bsr_tile)(const int ROWS, const int NV, int64_t b, int64_t r,
             }
             for (int64_t c = 0; c < cn; ++c) {
                 const TYPE *xr = xb + (c0 + c) * PANEL;
+                __builtin_prefetch(xn + (c0 + c) * PANEL);
                 vec xv[WS_VECS];
 #pragma GCC unroll 8
                 for (int v = 0; v < NV; ++v) {
