@@ -45,7 +45,10 @@ static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
 #else
         (void)xkind;
 #endif
-        if (csx == 1) {
+        if (csx == 1 && w == PANEL) {
+            /* Of constant size: copied inline, no call per row. */
+            memcpy(panel + r * PANEL, x + r * ldx + j0, PANEL * sizeof(TYPE));
+        } else if (csx == 1) {
             memcpy(panel + r * PANEL, x + r * ldx + j0, (size_t)w * sizeof(TYPE));
         } else {
             for (int64_t j = 0; j < w; ++j) {
