@@ -2,8 +2,8 @@
  * One (value type, index type) pair's products, included by spmm.c with
  * TYPE (the type of X's packed panels, of Y and of the sums), ATYPE (how A's
  * values are stored: TYPE, or uint16_t for 16-bit floats), SUFFIX (the name
- * of A's value type), CSUFFIX (TYPE's), PANEL (columns of Y held in
- * registers at once), IDX and ISUFFIX; WS_LOAD_BASE(v) and WS_LOAD_AVX2(v)
+ * of A's value type), CSUFFIX (TYPE's), PANEL (columns of X packed, and
+ * of Y made, at once), IDX and ISUFFIX; WS_LOAD_BASE(v) and WS_LOAD_AVX2(v)
  * read one stored value as TYPE in each instruction set, WS_AVX2_TARGET and
  * WS_AVX2_USABLE() name and test the CPU features of the second one.  With
  * WS_HALF16 defined, the functions take 16-bit A (see spmm.h) and an xkind.
@@ -14,7 +14,7 @@
 /* A name for the value type alone (the index type left out). */
 #define WS_TYPED(name) WS_CAT(name, CSUFFIX)
 
-/* PANEL sums of one row of Y, in registers: PANEL / LANES vectors. */
+/* A row of a panel: WS_VECS vectors of WS_LANES values. */
 #define WS_LANES (32 / (int)sizeof(TYPE))
 #define WS_VECS (PANEL / WS_LANES)
 typedef TYPE WS_NAME(ws_vec) __attribute__((vector_size(32)));
@@ -67,6 +67,13 @@ static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
 #define WS_ISA_ATTR
 #define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, base)
 #define WS_LOAD_A(v) WS_LOAD_BASE(v)
+/*
+ * Register tiles (spmm_kernels.template.c), by the registers each instruction
+ * set has.  Baseline, 16 of 16 bytes (a vector takes two): block tiles of
+ * 2 rows x 2 vectors, CSR rows half a panel wide.  AVX2, 16 of 32 bytes:
+ * 6 x 2 = 12 sums, the 2 vectors of X and a broadcast value; the rows left
+ * 2 x 4; CSR rows the whole panel (8 sums) wide.
+ */
 #define WS_BSR_ROWS 2
 #define WS_BSR_NV 2
 #define WS_BSR_REM_NV 2

@@ -6,8 +6,7 @@
  * TYPE in that instruction set.
  */
 /*
- * The epilogue of one output value, and of a row's PANEL sums in place:
- * act(s + b).  Branches on act outside the loops, which then vectorise.
+ * The epilogue of one output value, and of n sums in place: act(s + b).  Branches on act outside the loops, which then vectorise.
  */
 WS_ISA_ATTR static inline TYPE WS_KNAME(ws_finish1)(TYPE s, TYPE b, int act) {
     s += b;
@@ -38,8 +37,8 @@ WS_ISA_ATTR static inline void WS_KNAME(ws_finish)(TYPE *v, int n, TYPE b,
  * Writes the first w of the nv * WS_LANES sums in acc (a row's, or part of
  * it), ycs apart (1 for row-major Y), after the epilogue act(sum + b); all
  * nv vectors, the usual case, in one copy of constant size.  A macro, not a
- * function: acc must not have its address taken inside the
- * loop, or it leaves the registers for the stack.
+ * function: acc must not have its address taken inside the loop, or it
+ * leaves the registers for the stack.
  */
 #define WS_STORE_VECS(acc, nv, yi, w, ycs, b, act)                       \
     do {                                                                 \
@@ -206,8 +205,8 @@ WS_KNAME(ws_bsr_tile)(const int ROWS, const int NV, int64_t b, int64_t r,
         const ATYPE *a = data + (p * br + r) * bc;
         const TYPE *xb = panel + (int64_t)indices[p] * bc * PANEL + v0 * WS_LANES;
         /* The next block's X rows, prefetched a row per row of this one. */
-        const TYPE *xn = panel + (int64_t)indices[p + 1 < pend ? p + 1 : p] * bc * PANEL +
-                         v0 * WS_LANES;
+        const int64_t next = (int64_t)indices[p + 1 < pend ? p + 1 : p];
+        const TYPE *xn = panel + next * bc * PANEL + v0 * WS_LANES;
         for (int64_t c0 = 0; c0 < bc; c0 += WS_RUN_LEN) {
             const int64_t cn = bc - c0 < WS_RUN_LEN ? bc - c0 : WS_RUN_LEN;
             TYPE buf[WS_TILE_MAX_ROWS][WS_RUN_LEN];
