@@ -72,7 +72,7 @@ static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
  * set has.  Baseline, 16 of 16 bytes (a vector takes two): block tiles of
  * 2 rows x 2 vectors, CSR rows half a panel wide.  AVX2, 16 of 32 bytes:
  * 6 x 2 = 12 sums, the 2 vectors of X and a broadcast value; the rows left
- * 2 x 4; CSR rows the whole panel (8 sums) wide.
+ * 4 x 2, 2 x 4, 1 x 4; CSR rows the whole panel (8 sums) wide.
  */
 #define WS_BSR_ROWS 2
 #define WS_BSR_NV 2
