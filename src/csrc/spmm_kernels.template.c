@@ -127,8 +127,9 @@ WS_KNAME(ws_csr_rows)(const int NV, int64_t v0, int64_t r0, int64_t r1,
 
 /*
  * Rows [r0, r1) of one panel (see ws_csr_rows): the whole panel at once
- * where WS_CSR_WHOLE (enough registers) and w needs more than half of it,
- * else by halves, those under the w columns.
+ * where WS_CSR_WHOLE (enough registers), w needs more than half of it and
+ * Y is row-major, else by halves, those under the w columns (a column-major
+ * Y's rows are written half a panel, half as many cache lines, at a time).
  */
 WS_ISA_ATTR
 static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
@@ -136,7 +137,7 @@ static void WS_KNAME(ws_csr_panel)(int64_t r0, int64_t r1, const IDX *indptr,
                                   const TYPE *panel, TYPE *y, int64_t ldy,
                                   int64_t ycs, int64_t w, const TYPE *bias,
                                   int act) {
-    if (WS_CSR_WHOLE && 2 * w > PANEL) {
+    if (WS_CSR_WHOLE && 2 * w > PANEL && ycs == 1) {
         WS_KNAME(ws_csr_rows)(WS_VECS, 0, r0, r1, indptr, indices, data, panel,
                               y, ldy, ycs, w, bias, act);
         return;
