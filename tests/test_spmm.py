@@ -81,6 +81,49 @@ def test_large_block_sparse_matches_scipy():
     check_product(A, X, "cpu")
 
 
+def block_sparse(block, grid, dtype, seed):
+    """A BSR array of grid = (block rows, block columns) blocks, half of them
+    stored, some block rows empty."""
+    rng = np.random.default_rng(seed)
+    keep = rng.random(grid) < 0.5
+    keep[-1] = False
+    dense = rng.standard_normal((grid[0] * block[0], grid[1] * block[1]))
+    dense *= np.kron(keep, np.ones(block))
+    return formats.to_bsr(dense.astype(dtype), block)
+
+
+# The CPU block kernel tiles rows 6 at a time, two vectors (16 float32 or 8
+# float64 columns) wide, in 64-column (float32) or 16-column panels: blocks of
+# fewer or more rows than a tile and not a multiple of it, columns not a
+# multiple of the vector, N short of, on and past the panel's edges.
+@pytest.mark.parametrize("block", [(6, 6), (7, 5), (13, 17), (16, 16), (32, 32), (64, 8), (1, 9)])
+@pytest.mark.parametrize("n", [2, 9, 17, 63, 64, 65, 130])
+def test_register_tiles_of_the_block_kernel(dtype, block, n):
+    A = block_sparse(block, (3, 4), dtype, n)
+    X = np.random.default_rng(n + 1).standard_normal((A.shape[1], n)).astype(dtype)
+    check_product(A, X, "cpu")
+    check_product(A, np.asfortranarray(X), "cpu")
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+@pytest.mark.parametrize("block", [(13, 17), (32, 32)])
+def test_block_tiles_apply_bias_and_activation(dtype, block, activation):
+    from math import erf
+
+    from wavesparse.runtime import Linear
+    A = block_sparse(block, (3, 2), dtype, 5)
+    rng = np.random.default_rng(6)
+    bias = rng.standard_normal(A.shape[0]).astype(dtype)
+    X = rng.standard_normal((A.shape[1], 70)).astype(dtype)
+    ref = A.astype(np.float64).toarray() @ X.astype(np.float64) + bias[:, None]
+    if activation == "relu":
+        ref = np.maximum(ref, 0)
+    else:
+        ref = ref * 0.5 * (1 + np.vectorize(erf)(ref / np.sqrt(2)))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(Linear(A, bias, activation)(X), ref, rtol=tol, atol=tol)
+
+
 def test_scipy_matrix_and_noncanonical_input():
     A = sp.csr_matrix((np.float64([1, 2, 3]), np.int32([2, 0, 2]), np.int32([0, 3])),
                       shape=(1, 3))  # duplicate column 2, unsorted

@@ -123,6 +123,24 @@ def test_every_16_bit_weight_is_widened_exactly(backend, dtype):
 
 
 @pytest.mark.parametrize("dtype", HALVES, ids=str)
+def test_every_16_bit_weight_in_blocks_is_widened_exactly(dtype):
+    """The same through the block kernel, which widens eight values at a
+    time: 8x8 diagonal blocks holding every value on their diagonals."""
+    values = every_value(dtype)
+    values = np.concatenate([values, np.zeros(-values.size % 8, dtype)])
+    nb = values.size // 8
+    blocks = np.zeros((nb, 8, 8), dtype)
+    blocks[:, np.arange(8), np.arange(8)] = values.reshape(nb, 8)
+    A = sp.bsr_array((blocks.astype(np.float32), np.arange(nb, dtype=np.int32),
+                      np.arange(nb + 1, dtype=np.int32)), shape=(values.size, values.size))
+    A.data = blocks
+    expected = values.astype(np.float32) + np.float32(0)
+    Y = ops.spmm(A, np.ones((values.size, 3), np.float32), backend="cpu")
+    for j in range(3):
+        np.testing.assert_array_equal(Y[:, j].view(np.uint32), expected.view(np.uint32))
+
+
+@pytest.mark.parametrize("dtype", HALVES, ids=str)
 def test_every_16_bit_input_is_widened_exactly(backend, dtype):
     """X of every non-NaN value, contiguous and strided (the F16C and the
     portable conversions), times a 16-bit identity."""

@@ -5,6 +5,7 @@
 #include "cpu_features.h"
 #include "half.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,7 +52,7 @@ WS_SPLIT_BY_NNZ(int64_t)
 #define ATYPE float
 #define SUFFIX f32
 #define CSUFFIX f32
-#define PANEL 32
+#define PANEL 64
 #include "both_indices.h"
 #undef TYPE
 #undef ATYPE
@@ -106,4 +107,10 @@ WS_SPLIT_BY_NNZ(int64_t)
 #define WS_LOAD_AVX2(v) ws_bf16_to_f32(v)
 #define WS_AVX2_TARGET "avx2,fma"
 #define WS_AVX2_USABLE() ws_cpu_has_avx2_fma()
+/* bfloat16 is float's upper half: eight zero-extended and shifted up 16 bits. */
+#define WS_WIDEN8_AVX2(src, dst)                                                  \
+    _mm256_storeu_ps((dst), _mm256_castsi256_ps(_mm256_slli_epi32(              \
+                                _mm256_cvtepu16_epi32(                            \
+                                    _mm_loadu_si128((const __m128i *)(src))),     \
+                                16)))
 #include "both_indices.h"

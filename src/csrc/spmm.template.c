@@ -2,8 +2,8 @@
  * One (value type, index type) pair's products, included by spmm.c with
  * TYPE (the type of X's packed panels, of Y and of the sums), ATYPE (how A's
  * values are stored: TYPE, or uint16_t for 16-bit floats), SUFFIX (the name
- * of A's value type), CSUFFIX (TYPE's), PANEL (columns of Y held in
- * registers at once), IDX and ISUFFIX; WS_LOAD_BASE(v) and WS_LOAD_AVX2(v)
+ * of A's value type), CSUFFIX (TYPE's), PANEL (columns of X packed, and
+ * of Y made, at once), IDX and ISUFFIX; WS_LOAD_BASE(v) and WS_LOAD_AVX2(v)
  * read one stored value as TYPE in each instruction set, WS_AVX2_TARGET and
  * WS_AVX2_USABLE() name and test the CPU features of the second one.  With
  * WS_HALF16 defined, the functions take 16-bit A (see spmm.h) and an xkind.
@@ -14,10 +14,16 @@
 /* A name for the value type alone (the index type left out). */
 #define WS_TYPED(name) WS_CAT(name, CSUFFIX)
 
-/* PANEL sums of one row of Y, in registers: PANEL / LANES vectors. */
+/* A row of a panel: WS_VECS vectors of WS_LANES values. */
 #define WS_LANES (32 / (int)sizeof(TYPE))
 #define WS_VECS (PANEL / WS_LANES)
 typedef TYPE WS_NAME(ws_vec) __attribute__((vector_size(32)));
+/*
+ * s in every lane.  s - 0 is s for every s, -0 included, so the compiler
+ * drops the subtraction and emits one broadcast (0 + s is +0 for s = -0:
+ * it had to keep an add before each broadcast).
+ */
+#define WS_SPLAT(s) ((s) - (WS_NAME(ws_vec)){0})
 
 /*
  * Copies columns [j0, j0 + w) of rows [r0, r1) of X (rows ldx apart, columns
@@ -39,7 +45,10 @@ static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
 #else
         (void)xkind;
 #endif
-        if (csx == 1) {
+        if (csx == 1 && w == PANEL) {
+            /* Of constant size: copied inline, no call per row. */
+            memcpy(panel + r * PANEL, x + r * ldx + j0, PANEL * sizeof(TYPE));
+        } else if (csx == 1) {
             memcpy(panel + r * PANEL, x + r * ldx + j0, (size_t)w * sizeof(TYPE));
         } else {
             for (int64_t j = 0; j < w; ++j) {
@@ -58,14 +67,33 @@ static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
 #define WS_ISA_ATTR
 #define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, base)
 #define WS_LOAD_A(v) WS_LOAD_BASE(v)
+/*
+ * Register tiles (spmm_kernels.template.c), by the registers each instruction
+ * set has.  Baseline, 16 of 16 bytes (a vector takes two): block tiles of
+ * 2 rows x 2 vectors, CSR rows half a panel wide.  AVX2, 16 of 32 bytes:
+ * 6 x 2 = 12 sums, the 2 vectors of X and a broadcast value; the rows left
+ * 4 x 2, 2 x 4, 1 x 4; CSR rows the whole panel (8 sums) wide.
+ */
+#define WS_BSR_ROWS 2
+#define WS_BSR_NV 2
+#define WS_BSR_REM_NV 2
+#define WS_CSR_WHOLE 0
 #include "spmm_kernels.template.c"
 #undef WS_ISA_ATTR
 #undef WS_KNAME
 #undef WS_LOAD_A
+#undef WS_BSR_ROWS
+#undef WS_BSR_NV
+#undef WS_BSR_REM_NV
+#undef WS_CSR_WHOLE
 #if WS_HAVE_AVX2_CLONE
 #define WS_ISA_ATTR __attribute__((target(WS_AVX2_TARGET)))
 #define WS_KNAME(name) WS_KCAT(name, SUFFIX, ISUFFIX, avx2)
 #define WS_LOAD_A(v) WS_LOAD_AVX2(v)
+#define WS_BSR_ROWS 6
+#define WS_BSR_NV 2
+#define WS_BSR_REM_NV 4
+#define WS_CSR_WHOLE 1
 #ifdef WS_WIDEN8_AVX2
 #define WS_WIDEN8(src, dst) WS_WIDEN8_AVX2(src, dst)
 #endif
@@ -74,6 +102,10 @@ static void WS_NAME(ws_pack)(const void *xv, int xkind, int64_t ldx,
 #undef WS_KNAME
 #undef WS_LOAD_A
 #undef WS_WIDEN8
+#undef WS_BSR_ROWS
+#undef WS_BSR_NV
+#undef WS_BSR_REM_NV
+#undef WS_CSR_WHOLE
 #define WS_KERNEL(name) \
     (WS_AVX2_USABLE() ? WS_KCAT(name, SUFFIX, ISUFFIX, avx2) \
                       : WS_KCAT(name, SUFFIX, ISUFFIX, base))
@@ -115,17 +147,24 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
     TYPE *yd = (TYPE *)y->data;
     /* Packing makes X's layout irrelevant: panels serve any X with n > 1. */
     const int rowwise = n > 1;
+    /*
+     * The panel starts on a cache line: a row's group of vectors (64 bytes
+     * for the AVX2 block tiles) then fills one line, never two.
+     */
+    void *raw = NULL;
     TYPE *panel = NULL;
     if (rowwise) {
-        panel = (TYPE *)malloc((size_t)k * PANEL * sizeof(TYPE));
-        if (panel == NULL) {
+        raw = malloc((size_t)k * PANEL * sizeof(TYPE) + 64);
+        if (raw == NULL) {
             return WS_ERR_NOMEM;
         }
+        panel = (TYPE *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     }
 #ifdef WS_HALF16
     else if (xkind != WS_X_F32) {
         /* One column: widened once into the panel buffer, then read as TYPE. */
-        panel = (TYPE *)malloc((size_t)k * sizeof(TYPE));
+        raw = malloc((size_t)k * sizeof(TYPE));
+        panel = (TYPE *)raw;
         if (panel == NULL) {
             return WS_ERR_NOMEM;
         }
@@ -179,7 +218,7 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
             }
         }
     }
-    free(panel);
+    free(raw);
     return WS_OK;
 }
 
@@ -240,8 +279,9 @@ int WS_NAME(ws_bsr_spmm_ep)(int64_t block_rows, int64_t br, int64_t bc,
 #undef WS_SPLIT_
 #undef WS_TYPED
 #undef WS_LANES
-#undef WS_STORE_PANEL
+#undef WS_STORE_VECS
 #undef WS_KERNEL
 #undef WS_KCAT
 #undef WS_KCAT4
 #undef WS_VECS
+#undef WS_SPLAT
