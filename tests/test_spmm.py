@@ -124,6 +124,30 @@ def test_block_tiles_apply_bias_and_activation(dtype, block, activation):
     np.testing.assert_allclose(Linear(A, bias, activation)(X), ref, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("n", [256, 300, 641])
+@pytest.mark.parametrize("fmt, block", [("csr", (1, 1)), ("bsr", (32, 32)), ("bsr", (5, 3))])
+def test_threads_taking_whole_panels(dtype, threads, n, fmt, block):
+    """With panels enough for every thread (N >= 2 panels per thread, work
+    enough for two threads), each thread packs and multiplies whole panels;
+    the last one narrower, X in either order, the fused GELU too."""
+    from math import erf
+
+    from wavesparse.runtime import Linear
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    A = random_sparse((224, 192), 0.3, dtype, n, fmt, block)
+    rng = np.random.default_rng(n)
+    X = rng.standard_normal((A.shape[1], n)).astype(dtype)
+    bias = rng.standard_normal(A.shape[0]).astype(dtype)
+    ref = A.astype(np.float64).toarray() @ X.astype(np.float64) + bias[:, None]
+    ref = ref * 0.5 * (1 + np.vectorize(erf)(ref / np.sqrt(2)))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    with threadpoolctl.threadpool_limits(threads, user_api="openmp"):
+        check_product(A, X, "cpu")
+        check_product(A, np.asfortranarray(X), "cpu")
+        np.testing.assert_allclose(Linear(A, bias, "gelu")(X), ref, rtol=tol, atol=tol)
+
+
 def test_scipy_matrix_and_noncanonical_input():
     A = sp.csr_matrix((np.float64([1, 2, 3]), np.int32([2, 0, 2]), np.int32([0, 3])),
                       shape=(1, 3))  # duplicate column 2, unsorted

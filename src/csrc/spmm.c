@@ -40,6 +40,9 @@
 WS_SPLIT_BY_NNZ(int32_t)
 WS_SPLIT_BY_NNZ(int64_t)
 
+/* The most the per-thread panels of the column split may take, in bytes. */
+#define WS_COLWISE_BYTES ((size_t)64 << 20)
+
 #define WS_TEMPLATE "spmm.template.c"
 
 /* float and double: A's values are read as they are. */

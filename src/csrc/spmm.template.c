@@ -148,13 +148,24 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
     /* Packing makes X's layout irrelevant: panels serve any X with n > 1. */
     const int rowwise = n > 1;
     /*
+     * With panels enough for every thread, each thread takes whole panels
+     * (packed into its own buffer) and all of A's rows for them: no barrier
+     * at all.  Otherwise the threads share each panel's rows, two barriers
+     * a panel, which at thousands of columns (a model's tokens) and an
+     * OpenMP whose idle threads sleep cost more than a sparse product's
+     * arithmetic.
+     */
+    const int colwise = rowwise && threads > 1 && n >= (int64_t)2 * PANEL * threads &&
+                        (size_t)threads * (size_t)k * PANEL * sizeof(TYPE) <= WS_COLWISE_BYTES;
+    const size_t panels = colwise ? (size_t)threads : 1;
+    /*
      * The panel starts on a cache line: a row's group of vectors (64 bytes
      * for the AVX2 block tiles) then fills one line, never two.
      */
     void *raw = NULL;
     TYPE *panel = NULL;
     if (rowwise) {
-        raw = malloc((size_t)k * PANEL * sizeof(TYPE) + 64);
+        raw = malloc(panels * (size_t)k * PANEL * sizeof(TYPE) + 64);
         if (raw == NULL) {
             return WS_ERR_NOMEM;
         }
@@ -181,7 +192,23 @@ static int WS_NAME(ws_spmm)(int csr, int64_t block_rows, int64_t br,
         used = omp_get_num_threads();
 #endif
         /* The runtime may grant fewer threads than asked: share the parts. */
-        if (rowwise) {
+        if (colwise) {
+            TYPE *mine = panel + (size_t)t0 * (size_t)k * PANEL;
+            for (int64_t j0 = (int64_t)t0 * PANEL; j0 < n; j0 += (int64_t)used * PANEL) {
+                const int64_t w = n - j0 < PANEL ? n - j0 : PANEL;
+                WS_NAME(ws_pack)(x->data, xkind, x->row_stride, x->col_stride, 0, k, j0,
+                                 w, mine);
+                if (csr) {
+                    WS_KERNEL(ws_csr_panel)(0, block_rows, indptr, indices, data, mine,
+                                            yd + j0 * y->col_stride, y->row_stride,
+                                            y->col_stride, w, bias, act);
+                } else {
+                    WS_KERNEL(ws_bsr_panel)(0, block_rows, br, bc, indptr, indices, data,
+                                            mine, yd + j0 * y->col_stride, y->row_stride,
+                                            y->col_stride, w, bias, act);
+                }
+            }
+        } else if (rowwise) {
             for (int64_t j0 = 0; j0 < n; j0 += PANEL) {
                 const int64_t w = n - j0 < PANEL ? n - j0 : PANEL;
                 WS_NAME(ws_pack)(x->data, xkind, x->row_stride, x->col_stride,
