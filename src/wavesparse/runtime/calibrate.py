@@ -17,6 +17,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from wavesparse.calibration import Recorder
+from wavesparse.runtime.command import add_encoder_files, tokenizer_for
 >>> from wavesparse.runtime.calibrate import record_mlp
 >>> from wavesparse.runtime.toy import tiny_mlp
 >>> rec = Recorder()
@@ -170,10 +171,7 @@ def add_arguments(p):
                       help="an encoder checkpoint: record it on each line of FILE")
     what.add_argument("--inputs", metavar="NPY",
                       help="an MLP checkpoint: record it on the rows of this .npy array")
-    p.add_argument("--config", metavar="FILE",
-                   help="an encoder's config.json (default: the one beside the checkpoint)")
-    p.add_argument("--tokenizer", metavar="FILE",
-                   help="tokenizer.json (default: beside the checkpoint, else MiniLM's)")
+    add_encoder_files(p)
     p.add_argument("--batch", type=int, default=16, help="texts per forward pass (default 16)")
     p.add_argument("--no-gram", action="store_true",
                    help="leave out the Gram matrices (Wanda needs only the sums of squares; "
@@ -190,7 +188,6 @@ def run(args, out):
     that is not an encoder or MLP.
     """
     from wavesparse import io
-    from wavesparse.runtime.command import tokenizer_for
     from wavesparse.runtime.encoder import resolve_config
     from wavesparse.runtime.model import is_encoder
     if args.batch < 1:

@@ -27,7 +27,7 @@ import numpy as np
 from wavesparse.runtime.encoder import Encoder
 from wavesparse.runtime.model import load_model
 
-__all__ = ["add_arguments", "run", "tokenizer_for"]
+__all__ = ["add_arguments", "add_encoder_files", "run", "tokenizer_for"]
 
 
 def add_arguments(p):
@@ -48,14 +48,20 @@ def add_arguments(p):
                       help="embed each line of FILE (an encoder checkpoint)")
     what.add_argument("--benchmark", action="store_true",
                       help="time random inputs of --batch (x --length tokens)")
-    p.add_argument("--config", metavar="FILE",
-                   help="an encoder's config.json (default: the one beside the checkpoint)")
-    p.add_argument("--tokenizer", metavar="FILE",
-                   help="tokenizer.json (default: beside the checkpoint, else MiniLM's)")
+    add_encoder_files(p)
     p.add_argument("--batch", type=int, default=32, help="inputs per forward pass (default 32)")
     p.add_argument("--length", type=int, default=128,
                    help="tokens per sequence for --benchmark (default 128)")
     p.add_argument("--repeat", type=int, default=5, help="timed passes for --benchmark")
+
+
+def add_encoder_files(p):
+    """The options naming an encoder's config.json and tokenizer.json
+    (``run`` and ``calibrate``)."""
+    p.add_argument("--config", metavar="FILE",
+                   help="an encoder's config.json (default: the one beside the checkpoint)")
+    p.add_argument("--tokenizer", metavar="FILE",
+                   help="tokenizer.json (default: beside the checkpoint, else MiniLM's)")
 
 
 def tokenizer_for(checkpoint, path, max_length):
