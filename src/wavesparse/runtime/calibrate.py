@@ -17,7 +17,6 @@ Examples
 --------
 >>> import numpy as np
 >>> from wavesparse.calibration import Recorder
-from wavesparse.runtime.command import add_encoder_files, tokenizer_for
 >>> from wavesparse.runtime.calibrate import record_mlp
 >>> from wavesparse.runtime.toy import tiny_mlp
 >>> rec = Recorder()
@@ -33,6 +32,7 @@ import numpy as np
 
 from wavesparse import _validate as check
 from wavesparse.calibration import Recorder
+from wavesparse.runtime.command import add_encoder_files, tokenizer_for
 from wavesparse.runtime.mlp import mlp_weight_names
 from wavesparse.runtime.reference import encoder_forward, gelu, mlp_forward
 
