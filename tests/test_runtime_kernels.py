@@ -184,3 +184,61 @@ def test_discipline_holds_blas_to_one_thread_only_for_sparse_models():
     with threads.discipline([Linear(sp.csr_array(np.eye(2)))]):
         assert threads.blas_threads() == 1
     assert threads.blas_threads() == before
+
+
+@pytest.mark.parametrize("batch, heads, length, d", [(2, 3, 128, 32), (3, 2, 37, 5),
+                                                     (1, 1, 1, 1), (2, 4, 17, 12)])
+def test_attention_products_equal_numpy_per_sequence_and_head(batch, heads, length, d):
+    """Both batched products against numpy's matmul per (sequence, head), on
+    slices of one fused query/key/value array (rows 3 * width apart: the
+    layout the encoder gives them)."""
+    from wavesparse.runtime import kernels
+    rng = np.random.default_rng(length + d)
+    width = heads * d
+    qkv = rng.standard_normal((3 * width, batch * length)).astype(np.float32)
+    q, k, v = qkv[:width], qkv[width:2 * width], qkv[2 * width:]
+
+    def per_head(t):
+        return t.reshape(heads, d, batch, length).transpose(2, 0, 1, 3).astype(np.float64)
+
+    scores = kernels.attention_scores(q, k, batch, heads, length,
+                                      np.empty((batch, heads, length, length), np.float32))
+    want = per_head(q).transpose(0, 1, 3, 2) @ per_head(k)
+    np.testing.assert_allclose(scores, want, rtol=1e-5, atol=1e-4)
+    probs = rng.random((batch, heads, length, length)).astype(np.float32)
+    context = np.full((width, batch * length), np.nan, np.float32)
+    kernels.attention_context(v, np.ascontiguousarray(probs.transpose(0, 1, 3, 2)), batch,
+                              heads, length, context)
+    want = per_head(v) @ probs.transpose(0, 1, 3, 2).astype(np.float64)
+    np.testing.assert_allclose(context.reshape(heads, d, batch, length).transpose(2, 0, 1, 3),
+                               want, rtol=1e-5, atol=1e-4)
+
+
+def test_attention_products_refuse_what_does_not_fit():
+    from wavesparse.runtime import kernels
+    q = np.zeros((8, 6), np.float32)
+    out = np.empty((2, 2, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="q must have shape"):
+        kernels.attention_scores(q, q, 3, 2, 3, out)
+    with pytest.raises(TypeError, match="float32"):
+        kernels.attention_scores(q.astype(np.float64), q, 2, 2, 3, out)
+    with pytest.raises(ValueError, match="out must be a C-contiguous float32"):
+        kernels.attention_scores(q, q, 2, 2, 3, out[:, :1])
+
+
+@pytest.mark.parametrize("length", [1, 7, 128])
+def test_softmax_over_keys_of_transposed_scores_equals_the_row_softmax(length):
+    """masked_softmax_t on S^T equals the row-wise masked_softmax on S, key
+    mask and scale included, a sequence with every key masked giving 0."""
+    from wavesparse.runtime import kernels
+    rng = np.random.default_rng(length)
+    batch, heads = 3, 2
+    scores = (4 * rng.standard_normal((batch, heads, length, length))).astype(np.float32)
+    keep = rng.random((batch, length)) < 0.7
+    keep[0, 0] = True
+    keep[2] = False
+    want = kernels.masked_softmax(scores.reshape(-1, length).copy(), keep, heads * length, 0.3)
+    got = kernels.masked_softmax_t(np.ascontiguousarray(scores.transpose(0, 1, 3, 2)), keep, 0.3)
+    np.testing.assert_allclose(got.transpose(0, 1, 3, 2).reshape(-1, length), want,
+                               rtol=1e-5, atol=1e-6)
+    assert not got[2].any()

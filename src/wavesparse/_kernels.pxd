@@ -107,3 +107,14 @@ cdef extern from "wavesparse/nn.h" nogil:
                               int64_t keep_stride, double scale)
     int ws_masked_softmax_f64(ws_dense *s, int64_t group_rows, const uint8_t *keep,
                               int64_t keep_stride, double scale)
+
+
+cdef extern from "wavesparse/attention.h" nogil:
+    int ws_attention_scores_f32(const float *q, const float *k, int64_t ld, int64_t batch,
+                                int64_t heads, int64_t length, int64_t d, float *scores)
+    int ws_attention_softmax_t_f32(float *scores_t, int64_t batch, int64_t heads,
+                                   int64_t length, const uint8_t *keep,
+                                   int64_t keep_stride, double scale)
+    int ws_attention_context_f32(const float *v, const float *probs_t, int64_t ld,
+                                 int64_t batch, int64_t heads, int64_t length, int64_t d,
+                                 float *context)

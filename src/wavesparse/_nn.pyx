@@ -14,6 +14,7 @@ from wavesparse._kernels cimport (
     ws_bias_act_f32, ws_bias_act_f64,
     ws_add_layer_norm_f32, ws_add_layer_norm_f64,
     ws_masked_softmax_f32, ws_masked_softmax_f64,
+    ws_attention_scores_f32, ws_attention_softmax_t_f32, ws_attention_context_f32,
 )
 
 import numpy as np
@@ -75,3 +76,45 @@ def masked_softmax(s, int64_t group_rows, keep, double scale):
         else:
             status = ws_masked_softmax_f64(&sd, group_rows, <uint8_t *>pk, keep_stride, scale)
     check_status(status, "s")
+
+
+def attention_scores(q, k, int64_t ld, int64_t batch, int64_t heads, int64_t length,
+                     int64_t d, scores):
+    """scores (batch, heads, length, length) = each (sequence, head)'s Q^T K,
+    from float32 feature-major q and k (rows ld apart)."""
+    cdef uintptr_t pq = data_address(q), pk = data_address(k), ps = data_address(scores)
+    cdef int status
+    with nogil:
+        status = ws_attention_scores_f32(<float *>pq, <float *>pk, ld, batch, heads, length,
+                                         d, <float *>ps)
+    check_status(status, "q")
+
+
+def attention_softmax_t(scores_t, int64_t batch, int64_t heads, int64_t length, keep,
+                        double scale):
+    """Each pair's scores_t (keys by queries) to softmax over its kept keys
+    (rows), column by column, in place."""
+    cdef uintptr_t ps = data_address(scores_t)
+    cdef uintptr_t pk = 0
+    cdef int64_t keep_stride = 0
+    if keep is not None:
+        pk = data_address(keep)
+        keep_stride = keep.strides[0]
+    cdef int status
+    with nogil:
+        status = ws_attention_softmax_t_f32(<float *>ps, batch, heads, length,
+                                            <uint8_t *>pk, keep_stride, scale)
+    check_status(status, "scores_t")
+
+
+def attention_context(v, probs_t, int64_t ld, int64_t batch, int64_t heads, int64_t length,
+                      int64_t d, context):
+    """context (feature-major, rows ld apart) = each pair's V probs (from the
+    transposed probabilities probs_t)."""
+    cdef uintptr_t pv = data_address(v), pp = data_address(probs_t)
+    cdef uintptr_t pc = data_address(context)
+    cdef int status
+    with nogil:
+        status = ws_attention_context_f32(<float *>pv, <float *>pp, ld, batch, heads, length,
+                                          d, <float *>pc)
+    check_status(status, "v")

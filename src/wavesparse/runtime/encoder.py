@@ -4,8 +4,9 @@ runtime's Linears and compiled per-token kernels.
 Activations are feature-major, ``(hidden, batch * length)``: every Linear
 is then ``W @ X`` on a C-ordered operand, the layout the products read best,
 and the bias (and GELU) land in the products' output write.  Attention runs
-per (sequence, head) through numpy's batched matmul on strided views of the
-fused query/key/value product (no copies), with a compiled masked softmax;
+per (sequence, head) in compiled register tiles over the threads (float32;
+numpy's batched matmul otherwise), reading the fused query/key/value product
+in place, with a compiled masked softmax;
 residual adds and layer norms are one compiled pass each.  Structured-pruned
 layers are physically smaller: a layer's head count is its query rows over
 the head size, its feed-forward width its intermediate rows.
@@ -198,13 +199,25 @@ class EncoderLayer:
         # C-ordered, so that the softmax's 2-D view of it is no copy.
         scores = np.empty((batch, heads, length, length), x.dtype)
         context = np.empty((width, batch * length), x.dtype)
+        # float32: the (sequence, head) pairs over the threads in C; numpy's
+        # stacked matmul runs them one after another on one core.
+        # The scores are made transposed (keys by queries: q and k swapped),
+        # so the context's sum over keys reads them along their rows.
+        compiled = x.dtype == np.float32
         with threads.one_blas_thread():
-            np.matmul(per_head(q).transpose(0, 1, 3, 2), per_head(k), out=scores)
-            mark("attention matmul")
-            kernels.masked_softmax(scores.reshape(-1, length), keep, heads * length,
-                                   1.0 / np.sqrt(d))
-            mark("softmax")
-            np.matmul(per_head(v), scores.transpose(0, 1, 3, 2), out=per_head(context))
+            if compiled:
+                kernels.attention_scores(k, q, batch, heads, length, scores)
+                mark("attention matmul")
+                kernels.masked_softmax_t(scores, keep, 1.0 / np.sqrt(d))
+                mark("softmax")
+                kernels.attention_context(v, scores, batch, heads, length, context)
+            else:
+                np.matmul(per_head(q).transpose(0, 1, 3, 2), per_head(k), out=scores)
+                mark("attention matmul")
+                kernels.masked_softmax(scores.reshape(-1, length), keep, heads * length,
+                                       1.0 / np.sqrt(d))
+                mark("softmax")
+                np.matmul(per_head(v), scores.transpose(0, 1, 3, 2), out=per_head(context))
             mark("attention matmul")
         attended = self.attention_out(context)
         mark("linear")
