@@ -38,6 +38,7 @@ import numpy as np
 from wavesparse import io
 
 __all__ = ["LayerStats", "CalibrationStats", "load_stats", "save_stats", "as_stats",
+           "check_destination",
            "FORMAT_KEY"]
 
 #: The metadata key that marks a statistics file, with the format's version.
@@ -287,6 +288,38 @@ def load_stats(path):
              if k not in (FORMAT_KEY, _ORDER_KEY)
              and not (k.endswith("/input") and k[:-len("/input")] in shapes)}
     return CalibrationStats._from_file(path, shapes, inputs, extra)
+
+
+def check_destination(path, metadata=None, argument="path"):
+    """Refuse, before any recording, a statistics file that could not be
+    written: ``path`` not a ``.safetensors`` name or in a missing folder,
+    ``metadata`` not a dict of str to str (hours of calibration are not
+    lost to a typo found by :func:`save_stats` at the end).  With ``path``
+    None only ``metadata`` is checked.
+
+    Examples
+    --------
+    >>> from wavesparse.calibration.stats import check_destination
+    >>> check_destination("stats.npz", argument="-o")
+    Traceback (most recent call last):
+    ...
+    ValueError: -o must name a .safetensors file (calibration statistics), got 'stats.npz'
+    """
+    if metadata is not None and (not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
+        raise TypeError("metadata must be a dict of str to str, got %r" % (metadata,))
+    if path is None:
+        return
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError("%s must be a str or os.PathLike, got %s"
+                        % (argument, type(path).__name__))
+    path = os.fspath(path)
+    if os.path.splitext(path)[1].lower() != ".safetensors":
+        raise ValueError("%s must name a .safetensors file (calibration statistics), "
+                         "got %r" % (argument, path))
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError("%s %r: folder %s does not exist" % (argument, path, folder))
 
 
 def save_stats(path, stats, metadata=None):

@@ -32,6 +32,7 @@ import numpy as np
 
 from wavesparse import _validate as check
 from wavesparse.calibration import Recorder
+from wavesparse.calibration.stats import check_destination
 from wavesparse.runtime.command import add_encoder_files, tokenizer_for
 from wavesparse.runtime.mlp import mlp_weight_names
 from wavesparse.runtime.reference import encoder_forward, gelu, mlp_forward
@@ -192,14 +193,9 @@ def run(args, out):
     from wavesparse.runtime.model import is_encoder
     if args.batch < 1:
         raise ValueError("--batch must be at least 1, got %d" % args.batch)
-    if not args.output.endswith(".safetensors"):
-        raise ValueError("-o %s: the statistics file is .safetensors" % args.output)
+    check_destination(args.output, argument="-o")
     _refuse_output_over(args.output, [("the checkpoint", args.checkpoint),
                                       ("--texts", args.texts), ("--inputs", args.inputs)])
-    folder = os.path.dirname(os.path.abspath(args.output))
-    if not os.path.isdir(folder):
-        raise ValueError("-o %s: folder %s does not exist"
-                         % (args.output, os.path.dirname(args.output) or folder))
     weights = io.load(args.checkpoint, dense=True)
     recorder = Recorder(gram=not args.no_gram)
     encoder = is_encoder(weights)

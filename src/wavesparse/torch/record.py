@@ -10,13 +10,13 @@ twice shares with no layer that reads only one of its inputs.
 """
 
 import itertools
-import os
 import weakref
 
 import torch
 
 from wavesparse import _validate as check
 from wavesparse.calibration import Recorder
+from wavesparse.calibration.stats import check_destination
 from wavesparse.torch.modules import check_batches, chosen_linears, run_batch
 
 __all__ = ["record"]
@@ -94,24 +94,6 @@ def _sums_device(device):
         raise ValueError("device %r cannot hold the float64 sums: %s"
                          % (str(device), str(exc).splitlines()[0])) from None
     return device
-
-
-def _check_output(path, metadata):
-    """What :meth:`Recorder.save` would refuse, refused before the model runs."""
-    if metadata is not None and (not isinstance(metadata, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items())):
-        raise TypeError("metadata must be a dict of str to str, got %r" % (metadata,))
-    if path is None:
-        return
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError("path must be a str or os.PathLike, got %s" % type(path).__name__)
-    path = os.fspath(path)
-    if os.path.splitext(path)[1].lower() != ".safetensors":
-        raise ValueError("path must name a .safetensors file (calibration statistics), "
-                         "got %r" % path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError("path %r: folder %s does not exist" % (path, folder))
 
 
 def _layer_input(args, kwargs):
@@ -228,7 +210,7 @@ def record(model, batches, include=None, exclude=None, path=None, gram=True,
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1, got %d" % chunk_rows)
     device = _sums_device(device)
-    _check_output(path, metadata)
+    check_destination(path, metadata)
     recorder = Recorder(gram=gram)
     layers = chosen_linears(model, include, exclude)
     names = list(layers)
