@@ -33,6 +33,7 @@ import numpy as np
 from wavesparse import _validate as check
 from wavesparse.calibration import Recorder
 from wavesparse.calibration.stats import check_destination
+from wavesparse.halfs import is_half
 from wavesparse.runtime.command import add_encoder_files, tokenizer_for
 from wavesparse.runtime.mlp import mlp_weight_names
 from wavesparse.runtime.reference import encoder_forward, gelu, mlp_forward
@@ -137,7 +138,6 @@ def _refuse_output_over(output, inputs):
 
 def _load_inputs(path):
     """The ``--inputs`` array: a .npy file of real numbers with at least one row."""
-    from wavesparse.halfs import is_half
     try:
         x = np.load(path, allow_pickle=False)
     except (ValueError, EOFError) as exc:

@@ -124,8 +124,9 @@ class SparseTraining:
                 p.grad.masked_fill_(~self.masks[n], 0)
 
     @torch.no_grad()
-    def _reset_state(self, grown):
-        for n, where in grown.items():
+    def _reset_state(self, moved):
+        """Zero each state tensor shaped like a weight where ``moved[name]``."""
+        for n, where in moved.items():
             p = self.params[n]
             for value in self.optimizer.state.get(p, {}).values():
                 if torch.is_tensor(value) and value.shape == p.shape:
